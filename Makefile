@@ -1,0 +1,39 @@
+# Two commands on a fresh machine:
+#   make demo   - set up .venv and run the whole flow on a generated sample title
+#   make test   - set up .venv and run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# CPU build by default; on a CUDA machine: make setup TORCH="torch==2.13.0 --index-url <your CUDA wheel index>"
+TORCH  ?= torch==2.13.0
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-test.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, so nothing below can pull a multi-GB CUDA build on a CPU machine
+	$(PY) -m pip install -q $(TORCH)
+	# facenet-pytorch ships trained MTCNN face weights; --no-deps keeps its old torch pin away
+	$(PY) -m pip install -q --no-deps facenet-pytorch==2.6.0
+	$(PY) -m pip install -q -r requirements.txt -r requirements-test.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/workbench demo
+
+# pytest exits 5 when it collected nothing: that is a failure here, not a pass.
+test: setup
+	@$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+bench: setup
+	$(PY) benchmarks/bench_analysis.py
+	$(PY) benchmarks/bench_thumbnails.py
+
+clean:
+	rm -rf $(VENV) .workbench

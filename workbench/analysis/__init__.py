@@ -1,0 +1,1 @@
+"""Scene recognition: one decoding pass gives shots, keyframes and their features."""

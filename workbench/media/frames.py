@@ -1,0 +1,76 @@
+"""Read full-size frames back from a source by frame index / timestamp.
+
+Analysis keeps only reduced frames; generators ask for the handful of full-size frames they
+render from. Reads seek by stream timestamp, then decode forward to the exact frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+from workbench.errors import InvalidInput
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+
+
+def is_still(path: Path) -> bool:
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def read_still_rgb(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        return np.asarray(im)
+
+
+def read_frames_rgb(path: Path, wanted: Iterable[tuple[int, int | None]]) -> dict[int, np.ndarray]:
+    """Return {frame_index: RGB array} for each (frame_index, pts) asked for.
+
+    Frames with a pts are found by seeking; frames without one by counting from the start.
+    Stills answer frame 0 with the image itself.
+    """
+    path = Path(path)
+    wanted = sorted(set(wanted))
+    if not wanted:
+        return {}
+    if is_still(path):
+        img = read_still_rgb(path)
+        return {frame: img for frame, _ in wanted}
+    out: dict[int, np.ndarray] = {}
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        by_pts = [(f, p) for f, p in wanted if p is not None]
+        by_index = [f for f, p in wanted if p is None]
+        for frame_index, pts in by_pts:
+            container.seek(pts, stream=stream, backward=True, any_frame=False)
+            for frame in container.decode(stream):
+                if frame.pts is None or frame.pts >= pts:
+                    out[frame_index] = frame.to_ndarray(format="rgb24")
+                    break
+        if by_index:
+            targets = set(by_index)
+            container.seek(0)
+            for i, frame in enumerate(container.decode(stream)):
+                if i in targets:
+                    out[i] = frame.to_ndarray(format="rgb24")
+                    targets.discard(i)
+                    if not targets:
+                        break
+    missing = [f for f, _ in wanted if f not in out]
+    if missing:
+        raise InvalidInput(f"{path.name}: could not decode frame(s) {missing[:5]}")
+    return out
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()

@@ -1,0 +1,69 @@
+"""One settings object, read from ``WORKBENCH_*`` environment variables (and an optional
+``.env``-style file named by ``WORKBENCH_SETTINGS_FILE``). Every knob is documented in the README."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WORKBENCH_",
+        env_file=os.environ.get("WORKBENCH_SETTINGS_FILE"),
+        extra="ignore",
+    )
+
+    home: Path = Field(default=Path(".workbench"), description="Where the catalog, asset store and keys live.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite file under home.")
+
+    # Provenance
+    signing_cert: Path | None = Field(default=None, description="PEM certificate chain (end-entity first) for production signing.")
+    signing_key: Path | None = Field(default=None, description="PEM private key for the production certificate.")
+    trust_anchors: Path | None = Field(default=None, description="PEM root certificates treated as trusted; default: the development root.")
+    signer_name: str = Field(default="Creative Workbench", description="Claim generator / signer display name.")
+
+    # Ingest limits
+    max_image_pixels: int = Field(default=100_000_000, description="Largest still accepted, in pixels (decompression-bomb guard).")
+    max_video_side: int = Field(default=8192, description="Largest video width or height accepted.")
+    max_file_bytes: int = Field(default=200 * 1024**3, description="Largest source file accepted.")
+
+    # Analysis
+    analysis_width: int = Field(default=320, description="Width frames are decoded at for shot detection and motion.")
+    keyframe_width: int = Field(default=640, description="Width keyframe candidates are kept at for faces and features.")
+    cut_threshold: float = Field(default=27.0, description="Content-change score (0-255 scale) that marks a hard cut.")
+    min_shot_frames: int = Field(default=15, description="Shortest shot, in frames.")
+    keyframes_per_shot: int = Field(default=3, description="Most keyframes kept per shot.")
+    decode_threads: int = Field(default=0, description="Decoder threads; 0 lets the decoder choose.")
+
+    @property
+    def store_dir(self) -> Path:
+        return self.home / "store"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.home / "out"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'catalog.sqlite').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget the cached settings (tests and the CLI's --home option change the environment)."""
+    get_settings.cache_clear()
