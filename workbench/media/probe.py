@@ -8,6 +8,7 @@ frames decode (the first, and one near the end, which catches truncated files).
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -101,12 +102,13 @@ def _looks_like_text(head: bytes) -> bool:
 
 def _probe_image(path: Path, ext: str, size: int, settings: Settings) -> MediaInfo:
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _own_pixel_limit():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 width, height = im.size
                 # Dimensions come from the header: refuse before any pixel is decompressed.
                 _check_pixels(path, width, height, settings.max_image_pixels)
+                _check_bomb(path, width, height, size)
                 im.load()
     except InvalidInput:
         raise
@@ -119,12 +121,38 @@ def _probe_image(path: Path, ext: str, size: int, settings: Settings) -> MediaIn
     return MediaInfo(kind="image", mime=IMAGE_SUFFIXES[ext], ext=ext, size_bytes=size, width=width, height=height, frame_count=1)
 
 
+@contextmanager
+def _own_pixel_limit():
+    """Pillow refuses huge images inside ``open`` with its own wording; our limit, checked on the
+    header right after ``open`` and before any pixel is decoded, gives the clearer message."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
 def _check_pixels(path: Path, width: int, height: int, limit: int) -> None:
     if width <= 0 or height <= 0:
         raise InvalidInput(f"{path.name}: image has no pixels ({width}x{height})")
     if width * height > limit:
         raise InvalidInput(
             f"{path.name}: {width}x{height} is {width * height / 1e6:.0f} MP, over the {limit / 1e6:.0f} MP limit"
+        )
+
+
+# A real picture needs at least a few bits a pixel; a huge canvas in a tiny file expands far beyond
+# its size when decoded. Flat-colour graphics reach a few hundred pixels a byte; bombs thousands.
+BOMB_MIN_PIXELS = 16_000_000
+BOMB_PIXELS_PER_BYTE = 1000
+
+
+def _check_bomb(path: Path, width: int, height: int, size: int) -> None:
+    pixels = width * height
+    if pixels >= BOMB_MIN_PIXELS and pixels / size > BOMB_PIXELS_PER_BYTE:
+        raise InvalidInput(
+            f"{path.name}: refused as a decompression bomb ({width}x{height} = {pixels / 1e6:.0f} MP in {size / 1024:.0f} KiB)"
         )
 
 
@@ -179,18 +207,20 @@ def _decode_first(path: Path, container, vs) -> float:
 
 
 def _check_tail(path: Path, container, vs, duration: float) -> None:
-    """Seek close to the end and decode one frame: a file cut short fails here, not mid-analysis."""
-    if duration < 2.0:
+    """Seek close to the end and decode up to it: a file cut short fails here, not mid-analysis."""
+    if duration < 2.0 or not vs.time_base:
         return
     start = float(vs.start_time * vs.time_base) if vs.start_time is not None else 0.0
-    target = int((start + duration - 1.0) / vs.time_base) if vs.time_base else None
+    target = start + duration - 1.0
     try:
-        container.seek(target, stream=vs, backward=True, any_frame=False)
-        for _ in container.decode(vs):
-            return
+        # The seek lands on the keyframe before the target; decode forward from there.
+        container.seek(int(target / vs.time_base), stream=vs, backward=True, any_frame=False)
+        for frame in container.decode(vs):
+            if frame.time is None or frame.time >= target - 0.5:
+                return
     except av.error.FFmpegError as exc:
         raise InvalidInput(f"{path.name}: truncated video, the end does not decode ({_reason(exc)})") from None
-    raise InvalidInput(f"{path.name}: truncated video, no frame decodes near the end")
+    raise InvalidInput(f"{path.name}: truncated video, frames stop before the stated {duration:.1f}s")
 
 
 def _reason(exc: BaseException) -> str:
