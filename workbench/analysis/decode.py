@@ -26,6 +26,7 @@ class DecodedFrame:
     index: int
     pts: int | None
     time: float  # seconds from the first video frame
+    stream_start: float  # presentation time of the first video frame on the container clock
     small_bgr: np.ndarray  # signature size, e.g. 96x54
     _frame: av.VideoFrame
 
@@ -80,7 +81,7 @@ def decode_video(path: Path, *, sig_width: int = 96, threads: int = 0) -> Iterat
                 t = float(frame.time) if frame.time is not None else index / float(stream.average_rate or 25)
                 if t0 is None:
                     t0 = t
-                yield DecodedFrame(index=index, pts=frame.pts, time=t - t0, small_bgr=_signature(frame, size), _frame=frame)
+                yield DecodedFrame(index=index, pts=frame.pts, time=t - t0, stream_start=t0, small_bgr=_signature(frame, size), _frame=frame)
                 index += 1
         except av.error.FFmpegError as exc:
             if index == 0:

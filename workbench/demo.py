@@ -1,0 +1,139 @@
+"""``workbench demo``: the whole flow on a sample title generated on the spot.
+
+sample title -> ingest -> analyze -> thumbnails for every segment and placement -> verify each
+signed file -> a contact sheet (segments by placement, pick 1) and a summary table.
+The contact sheet is a review preview, not a deliverable: it is not signed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from generators.thumbnails.crop import FORMATS
+from generators.thumbnails.generator import ThumbnailParams
+from workbench import workflow
+from workbench.errors import ProvenanceError
+from workbench.names import safe_filename
+from workbench.sample import make_sample_title
+from workbench.settings import Settings, get_settings
+
+SAMPLE_TITLE = "Sample Title"
+
+
+@dataclass
+class DemoResult:
+    title_id: int
+    title_name: str
+    shots: int
+    keyframes: int
+    cuts: list[int]
+    variants: int
+    verified: int
+    contact_sheet: Path
+    timings: dict[str, float] = field(default_factory=dict)
+    picks: list[dict] = field(default_factory=list)
+
+
+def run_demo(progress: Callable[[str], None] | None = None, settings: Settings | None = None) -> DemoResult:
+    settings = settings or get_settings()
+    say = progress or (lambda _msg: None)
+    timings: dict[str, float] = {}
+
+    # 1. the sample title (rendered once, then reused)
+    t = time.perf_counter()
+    sample_path = settings.home / "samples" / "sample-title.mp4"
+    if not sample_path.exists():
+        say("rendering the sample title (images from scikit-image, encoded with ffmpeg)…")
+        make_sample_title(sample_path)
+    timings["sample_s"] = time.perf_counter() - t
+
+    # 2. ingest and analyse
+    t = time.perf_counter()
+    ingested = workflow.ingest(sample_path, SAMPLE_TITLE, settings=settings)
+    timings["ingest_s"] = time.perf_counter() - t
+    say(f"ingested title {ingested.title_id} {ingested.title_name!r} ({ingested.info.width}x{ingested.info.height}, {ingested.info.duration:.1f}s)")
+    t = time.perf_counter()
+    analyzed = workflow.analyze_title(ingested.title_id, settings=settings)
+    timings["analyze_s"] = time.perf_counter() - t
+    a = analyzed.analysis
+    say(f"analysed: {len(a.shots)} shots, cuts at {a.cut_frames}, {len(a.keyframes)} keyframes{' (cached)' if analyzed.cached else ''}")
+
+    # 3. thumbnails, signed
+    t = time.perf_counter()
+    thumbs = workflow.generate_thumbnails(ingested.title_id, ThumbnailParams(title_text=None), settings=settings)
+    timings["thumbnails_s"] = time.perf_counter() - t
+    say(f"generated {len(thumbs.variants)} signed thumbnails")
+
+    # 4. every file verifies
+    t = time.perf_counter()
+    verified = 0
+    for v in thumbs.variants:
+        report = workflow.verify(v.path, settings=settings)
+        if report.state not in ("Valid", "Trusted"):
+            raise ProvenanceError(f"{v.path.name} does not verify: {report.state} {', '.join(report.codes)}")
+        verified += 1
+    timings["verify_s"] = time.perf_counter() - t
+    say(f"verified {verified} manifests ({report.state})")
+
+    # 5. contact sheet
+    sheet = settings.output_dir / safe_filename(ingested.title_name) / "contact-sheet.jpg"
+    picks = make_contact_sheet(thumbs.variants, sheet)
+    if progress:
+        _print_summary(picks)
+    return DemoResult(
+        title_id=ingested.title_id, title_name=ingested.title_name, shots=len(a.shots), keyframes=len(a.keyframes),
+        cuts=a.cut_frames, variants=len(thumbs.variants), verified=verified, contact_sheet=sheet,
+        timings={k: round(v, 3) for k, v in timings.items()}, picks=picks,
+    )
+
+
+def make_contact_sheet(variants: list[workflow.VariantResult], dest: Path, tile_h: int = 240) -> list[dict]:
+    """A grid: one row per segment, one column per placement (pick 1), labelled."""
+    firsts = {(v.segment, v.format): v for v in variants if v.rank == 1 and v.path.suffix == ".jpg"}
+    segments = list(dict.fromkeys(v.segment for v in variants))
+    formats = [f for f in FORMATS if any(v.format == f for v in variants)]
+    widths = [round(tile_h * FORMATS[f][0] / FORMATS[f][1]) for f in formats]
+    label_w, pad, head = 220, 12, 40
+    sheet = Image.new("RGB", (label_w + sum(widths) + pad * (len(formats) + 1), head + len(segments) * (tile_h + pad) + pad), (24, 24, 28))
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=20)
+    small = ImageFont.load_default(size=15)
+    x = label_w + pad
+    for f, w in zip(formats, widths):
+        draw.text((x, 10), f, fill=(220, 220, 220), font=font)
+        x += w + pad
+    picks = []
+    for row, segment in enumerate(segments):
+        y = head + row * (tile_h + pad)
+        draw.text((12, y + 8), segment or "-", fill=(255, 255, 255), font=font)
+        x = label_w + pad
+        for f, w in zip(formats, widths):
+            v = firsts.get((segment, f))
+            if v is not None:
+                with Image.open(v.path) as im:
+                    sheet.paste(im.convert("RGB").resize((w, tile_h), Image.Resampling.BILINEAR), (x, y))
+                if f == formats[0]:
+                    draw.text((12, y + 36), f"score {v.score:.3f}", fill=(180, 180, 180), font=small)
+                picks.append({"segment": segment, "format": f, "variant_id": v.variant_id, "score": round(v.score, 4),
+                              "file": str(v.export_path)})
+            x += w + pad
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".tmp-{dest.name}")
+    sheet.save(tmp, "JPEG", quality=88)
+    tmp.replace(dest)
+    return picks
+
+
+def _print_summary(picks: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("segment", "format", "variant", "score", "file")
+    for p in picks:
+        table.add_row(p["segment"], p["format"], str(p["variant_id"]), f"{p['score']:.3f}", p["file"])
+    Console().print(table)
