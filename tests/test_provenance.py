@@ -72,7 +72,7 @@ def identity(tmp_path_factory):
 
 @pytest.fixture
 def parent() -> Ingredient:
-    frame = SourceFrame(frame=1234, time=51.4, png=_png_bytes(_picture((160, 90))))
+    frame = SourceFrame(frame=1234, time=51.4, data=_png_bytes(_picture((160, 90))), mime="image/png")
     return Ingredient.from_source_frame(frame, "Big Buck Bunny", source_sha256="ab" * 32)
 
 

@@ -510,7 +510,7 @@ def test_generate_from_video(video, tmp_path, monkeypatch):
             assert im.size == FORMATS[f.format]
             assert im.format == {"image/jpeg": "JPEG", "image/webp": "WEBP"}[f.mime]
             if im.format == "JPEG":
-                assert im.info.get("progressive") == 1
+                assert not im.info.get("progressive")  # baseline: 4x faster to encode
         frame = f.source_frame.frame
         assert frame != 30, "a blurred keyframe is never used"
         assert f"_f{frame}." in f.path.name
@@ -527,11 +527,11 @@ def test_generate_from_video(video, tmp_path, monkeypatch):
         assert f.recipe.parameters["title_name"] == "Test Card" and f.recipe.model is None
         assert [a.action for a in f.actions][:2] in (["c2pa.cropped", "c2pa.resized"], ["c2pa.resized"])
         assert "c2pa.edited" not in [a.action for a in f.actions]
-        with Image.open(io.BytesIO(f.source_frame.png)) as src:
-            assert src.size == (1280, 720) and src.format == "PNG"
+        with Image.open(io.BytesIO(f.source_frame.data)) as src:
+            assert src.size == (1280, 720) and src.format == "JPEG" and f.source_frame.mime == "image/jpeg"
     romance_top = [f for f in files if f.segment == "romance" and f.recipe.parameters["rank"] == 1]
     assert {f.source_frame.frame for f in romance_top} == {12}
-    # one PNG per source frame, shared by every file made from it
+    # one encoded source frame per frame, shared by every file made from it
     by_frame = {}
     for f in files:
         by_frame.setdefault(f.source_frame.frame, set()).add(id(f.source_frame))

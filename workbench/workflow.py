@@ -8,12 +8,13 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generators.base import GeneratedFile, get_generator
 from generators.thumbnails.generator import ThumbnailParams
-from provenance import Ingredient, ManifestSpec, VerifyReport, sign_with_settings, verify_with_settings
+from provenance import Ingredient, ManifestSpec, VerifyReport, load_identity, sign_file, verify_with_settings
 from workbench.analysis.pipeline import AnalysisParams, Progress, analyze
 from workbench.analysis.types import Analysis
 from workbench.catalog import open_catalog, repo
@@ -160,8 +161,7 @@ def generate_thumbnails(ref: str | int, params: ThumbnailParams | None = None, *
     generator.check_inputs(analyzed.analysis, params)
     catalog = open_catalog(settings)
     with catalog.session() as session:
-        title = repo.get_title(session, analyzed.title_id)
-        ext = title.source_asset.ext
+        ext = repo.get_title(session, analyzed.title_id).source_asset.ext
     store = _store(settings)
     source = store.resolve(analyzed.analysis.source_sha256, ext)
     out_dir = settings.output_dir / safe_filename(analyzed.title_name)
@@ -172,11 +172,38 @@ def generate_thumbnails(ref: str | int, params: ThumbnailParams | None = None, *
         t_render = time.perf_counter()
         files = generator.generate(analyzed.analysis, source, params, Path(tmp))
         render_ms = (time.perf_counter() - t_render) * 1000 / max(1, len(files))
-        # 3. sign, store, catalog
-        for gf in files:
-            result.variants.append(_sign_and_record(gf, analyzed, render_ms, out_dir, settings, store))
+        # 3. what this exact recipe already made is reused, not made again
+        reused, fresh = _split_reused(files, analyzed, settings, store)
+        # 4. sign the new files, then store and catalog them
+        signed = sign_generated(fresh, analyzed.title_name, analyzed.analysis.source_sha256, settings)
+        recorded = [_record(gf, path, sign_ms, analyzed, render_ms, settings, store) for gf, path, sign_ms in signed]
+    # 5. friendly names under WORKBENCH_HOME/out/<title>/, in the generator's order
+    order = {id(gf): i for i, gf in enumerate(files)}
+    pairs = sorted([*reused, *zip(fresh, recorded)], key=lambda p: order[id(p[0])])
+    result.variants = [replace(v, export_path=_link(v.path, out_dir / gf.path.name)) for gf, v in pairs]
     result.seconds = time.perf_counter() - started
     return result
+
+
+def sign_generated(files: list[GeneratedFile], title_name: str, source_sha256: str, settings: Settings) -> list[tuple[GeneratedFile, Path, float]]:
+    """Sign each generated file beside itself. c2pa's native code releases the GIL, so the files
+    are signed on a small thread pool. Returns (file, signed path, sign ms)."""
+    identity = load_identity(settings)
+
+    def sign_one(gf: GeneratedFile) -> tuple[GeneratedFile, Path, float]:
+        spec = ManifestSpec(
+            title=gf.path.name, mime=gf.mime, actions=gf.actions,
+            parent=Ingredient.from_source_frame(gf.source_frame, title_name, source_sha256),
+            recipe=gf.recipe.to_dict(),
+        )
+        signed = gf.path.with_name(f"signed-{gf.path.name}")
+        res = sign_file(gf.path, signed, spec, identity, claim_generator=settings.signer_name, durable=False)
+        return gf, signed, res.sign_ms
+
+    if len(files) <= 1:
+        return [sign_one(gf) for gf in files]
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="sign") as pool:
+        return list(pool.map(sign_one, files))
 
 
 def _scratch(settings: Settings) -> Path:
@@ -185,39 +212,48 @@ def _scratch(settings: Settings) -> Path:
     return path
 
 
-def _sign_and_record(gf: GeneratedFile, analyzed: AnalyzeResult, render_ms: float, out_dir: Path,
-                     settings: Settings, store: AssetStore) -> VariantResult:
-    recipe = gf.recipe.to_dict()
-    rank = int(gf.recipe.details.get("rank", 1))
-    score = float(gf.recipe.details.get("score", {}).get("total", 0.0)) if isinstance(gf.recipe.details.get("score"), dict) else float(gf.recipe.details.get("score", 0.0) or 0.0)
-    catalog = open_catalog(settings)
-    recipe_key = repo.stable_hash(recipe)
-    with catalog.session() as session:
+def _recipe_key(gf: GeneratedFile) -> str:
+    return repo.stable_hash(gf.recipe.to_dict())
+
+
+def _score(gf: GeneratedFile) -> float:
+    score = gf.recipe.details.get("score")
+    return float(score.get("total", 0.0)) if isinstance(score, dict) else float(score or 0.0)
+
+
+def _split_reused(files: list[GeneratedFile], analyzed: AnalyzeResult, settings: Settings,
+                  store: AssetStore) -> tuple[list[tuple[GeneratedFile, VariantResult]], list[GeneratedFile]]:
+    reused: list[tuple[GeneratedFile, VariantResult]] = []
+    fresh: list[GeneratedFile] = []
+    with open_catalog(settings).session() as session:
         title = repo.get_title(session, analyzed.title_id)
-        same = repo.find_variant_by_recipe(session, title, gf.kind, gf.segment, gf.locale, _slot_format(gf, rank), recipe_key)
-        if same is not None:
+        for gf in files:
+            rank = int(gf.recipe.details.get("rank", 1))
+            same = repo.find_variant_by_recipe(session, title, gf.kind, gf.segment, gf.locale, _slot_format(gf, rank), _recipe_key(gf))
+            if same is None or not store.exists(same.asset.sha256, same.asset.ext):
+                fresh.append(gf)
+                continue
             path = store.resolve(same.asset.sha256, same.asset.ext)
-            return VariantResult(same.id, same.version, gf.segment, gf.format, rank, path,
-                                 _link(path, out_dir / gf.path.name), same.asset.sha256, score, render_ms, 0.0, True)
-    signed = gf.path.with_name(f"signed-{gf.path.name}")
-    spec = ManifestSpec(
-        title=gf.path.name, mime=gf.mime, actions=gf.actions,
-        parent=Ingredient.from_source_frame(gf.source_frame, analyzed.title_name, analyzed.analysis.source_sha256),
-        recipe=recipe,
-    )
-    sign = sign_with_settings(gf.path, signed, spec, settings)
+            reused.append((gf, VariantResult(same.id, same.version, gf.segment, gf.format, rank, path, path,
+                                             same.asset.sha256, _score(gf), 0.0, 0.0, True)))
+    return reused, fresh
+
+
+def _record(gf: GeneratedFile, signed: Path, sign_ms: float, analyzed: AnalyzeResult, render_ms: float,
+            settings: Settings, store: AssetStore) -> VariantResult:
+    rank = int(gf.recipe.details.get("rank", 1))
     stored = store.put_file(signed, gf.path.suffix)
-    with catalog.session() as session:
+    with open_catalog(settings).session() as session:
         title = repo.get_title(session, analyzed.title_id)
         asset = repo.add_asset_if_absent(
             session, sha256=stored.sha256, kind="image", mime=gf.mime, ext=stored.ext, size_bytes=stored.size,
             width=gf.width, height=gf.height, original_name=gf.path.name, c2pa_state="Valid",
         )
-        variant = repo.add_variant(session, title=title, asset=asset, kind=gf.kind, recipe={**recipe, "recipe_key": recipe_key},
-                                   segment=gf.segment, locale=gf.locale, format=_slot_format(gf, rank), score=score)
-        variant_id, version = variant.id, variant.version
-    return VariantResult(variant_id, version, gf.segment, gf.format, rank, stored.path,
-                         _link(stored.path, out_dir / gf.path.name), stored.sha256, score, render_ms, sign.sign_ms, False)
+        variant = repo.add_variant(session, title=title, asset=asset, kind=gf.kind,
+                                   recipe={**gf.recipe.to_dict(), "recipe_key": _recipe_key(gf)},
+                                   segment=gf.segment, locale=gf.locale, format=_slot_format(gf, rank), score=_score(gf))
+        return VariantResult(variant.id, variant.version, gf.segment, gf.format, rank, stored.path, stored.path,
+                             stored.sha256, _score(gf), render_ms, sign_ms, False)
 
 
 def _slot_format(gf: GeneratedFile, rank: int) -> str:

@@ -44,7 +44,7 @@ from generators.thumbnails.segments import SEGMENTS
 from generators.thumbnails.selection import LAMBDA, select_top_k
 from workbench.analysis.types import Analysis, Keyframe
 from workbench.errors import GenerationError, InvalidInput
-from workbench.media.frames import encode_png, read_frames_rgb
+from workbench.media.frames import encode_source_frame, read_frames_rgb
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class ThumbnailGenerator:
 
         # 3. source PNGs, crop plans and renders: once per frame / per (frame, format), in parallel
         def source_frame(frame: int) -> SourceFrame:
-            return SourceFrame(frame, keyframes[frame].time, encode_png(arrays[frame]))
+            return SourceFrame(frame, keyframes[frame].time, encode_source_frame(arrays[frame]))
 
         def render(frame: int, format_name: str) -> _Render:
             kf, image = keyframes[frame], images[frame]

@@ -51,9 +51,16 @@ def _plane(frame: av.VideoFrame, i: int) -> np.ndarray:
     return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:h, :w]
 
 
+def _shrink(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    # Sample every step-th pixel first, then area-average: 10x cheaper than a full area resize
+    # from 720p/1080p, and still an average over ~9 samples per signature pixel.
+    step = max(1, plane.shape[1] // (size[0] * 3))
+    return cv2.resize(plane[::step, ::step], size, interpolation=cv2.INTER_AREA)
+
+
 def _signature(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
     if frame.format.name in _PLANAR_420:
-        planes = [cv2.resize(_plane(frame, i), size, interpolation=cv2.INTER_AREA) for i in range(3)]
+        planes = [_shrink(_plane(frame, i), size) for i in range(3)]
         return cv2.cvtColor(cv2.merge(planes), cv2.COLOR_YUV2BGR)
     return frame.reformat(width=size[0], height=size[1], format="bgr24", interpolation="AREA").to_ndarray()
 

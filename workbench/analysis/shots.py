@@ -141,8 +141,11 @@ class ShotDetector:
         cfg = self.config
         c = self.scores
         if self._run is None:
+            floor = cfg.threshold * cfg.low_floor_ratio
+            if c[j] < floor:
+                return  # below the floor no run can start: skip the median
             recent = c[max(1, j - 50) : j] or [0.0]
-            low = max(cfg.threshold * cfg.low_floor_ratio, cfg.low_median_factor * float(np.median(recent)))
+            low = max(floor, cfg.low_median_factor * float(np.median(recent)))
             if c[j] >= low:
                 self._run = (j, j, 0)
                 self._run_low = low

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -68,9 +69,9 @@ def read_frames_rgb(path: Path, wanted: Iterable[tuple[int, int | None]]) -> dic
     return out
 
 
-def encode_png(rgb: np.ndarray) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+def encode_source_frame(rgb: np.ndarray, quality: int = 95) -> bytes:
+    """A decoded frame as a high-quality JPEG, for provenance ingredients."""
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise InvalidInput("could not encode a source frame")
+    return buf.tobytes()
