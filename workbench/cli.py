@@ -229,3 +229,129 @@ def demo(as_json: JsonOpt = False) -> None:
         _emit_json(result)
         return
     console.print(f"\ncontact sheet: [bold]{result.contact_sheet}[/]")
+
+
+# -- workers and jobs ---------------------------------------------------------------------------
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="Queues to serve: cpu, gpu or cpu,gpu.")] = "cpu",
+    concurrency: Annotated[int, typer.Option(help="Worker processes (GPU workers: always 1).")] = 2,
+    gpu: Annotated[Optional[str], typer.Option(help="GPU index for a gpu worker (sets CUDA_VISIBLE_DEVICES).")] = None,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+) -> None:
+    """Run a Celery worker (starts the embedded broker when no WORKBENCH_BROKER_URL is set)."""
+    from workbench.settings import get_settings
+    from workbench.store import AssetStore
+
+    wanted = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = set(wanted) - {"cpu", "gpu"}
+    if unknown or not wanted:
+        _fail(WorkbenchError(f"unknown queue(s) {', '.join(sorted(unknown)) or '(none)'}; use cpu, gpu or cpu,gpu"), False)
+    if gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu
+    settings = get_settings()
+    AssetStore(settings.store_dir).sweep_temp(older_than_s=0, dead_writers_only=True)
+    from workers.app import make_app
+
+    celery_app = make_app(settings)
+
+    # Model workers: one process per GPU, models loaded once, no fork after CUDA init.
+    pool = ["--pool", "solo"] if "gpu" in wanted else ["--pool", "prefork", "--concurrency", str(concurrency)]
+    name = f"{'-'.join(wanted)}-{os.getpid()}@%h"
+    celery_app.worker_main(["worker", "-Q", ",".join(wanted), "-n", name, "--loglevel", loglevel,
+                            "--without-mingle", "--without-gossip", *pool])
+
+
+@app.command()
+def run(brief: Path, wait: Annotated[bool, typer.Option("--wait", help="Follow the jobs until they finish.")] = False,
+        timeout: Annotated[Optional[float], typer.Option(help="Give up waiting after this many seconds.")] = None,
+        as_json: JsonOpt = False) -> None:
+    """Fan a brief out into jobs and queue them for the workers."""
+    from workers import client
+
+    try:
+        submitted = client.submit_brief(brief)
+    except WorkbenchError as exc:
+        _fail(exc, as_json)
+    ids = [j.id for j in submitted.jobs]
+    views = submitted.jobs
+    if wait:
+        if as_json:
+            views = client.wait(ids, timeout=timeout)
+        else:
+            views = _follow(ids, timeout)
+    if as_json:
+        _emit_json({"brief": submitted.brief, "new": submitted.new, "already_done": submitted.already_done, "jobs": views})
+    else:
+        console.print(f"brief {submitted.brief!r}: {len(ids)} jobs ({submitted.new} new, {submitted.already_done} already done)")
+        if not wait:
+            console.print("follow with `workbench jobs` (a worker must be running: `workbench worker`)")
+        else:
+            _jobs_table(views)
+    if wait and any(v.state != "succeeded" for v in views):
+        raise typer.Exit(1)
+
+
+def _follow(ids: list[int], timeout: float | None):
+    from rich.live import Live
+
+    from workers import client
+
+    def summary(views) -> str:
+        count = {s: sum(v.state == s for v in views) for s in ("succeeded", "failed", "running", "queued", "cancelled")}
+        done = sum(v.progress for v in views) / max(1, len(views))
+        return (f"jobs: [green]{count['succeeded']} done[/], [red]{count['failed']} failed[/], "
+                f"[yellow]{count['running']} running[/], {count['queued']} queued, {count['cancelled']} cancelled"
+                f" — {done * 100:.0f}%")
+
+    with Live(console=err_console, refresh_per_second=4, transient=True) as live:
+        return client.wait(ids, timeout=timeout, on_update=lambda views: live.update(summary(views)))
+
+
+def _jobs_table(views) -> None:
+    table = Table("job", "kind", "title", "state", "progress", "attempts", "params", "error")
+    colours = {"succeeded": "green", "failed": "red", "running": "yellow", "cancelled": "dim"}
+    for v in views:
+        params = ",".join(v.params.get("segments", ()) or ()) or "-"
+        table.add_row(str(v.id), v.kind, v.title_name, f"[{colours.get(v.state, 'white')}]{v.state}[/]",
+                      f"{v.progress * 100:.0f}%", str(v.attempts), params, (v.error or "")[:80])
+    console.print(table)
+
+
+@app.command()
+def jobs(status: Annotated[Optional[str], typer.Option(help="queued, running, succeeded, failed or cancelled.")] = None,
+         as_json: JsonOpt = False) -> None:
+    """List jobs."""
+    from workbench import jobs as jobs_lib
+
+    views = jobs_lib.list_jobs(status)
+    if as_json:
+        _emit_json(views)
+    else:
+        _jobs_table(views)
+
+
+@app.command()
+def cancel(job: int, as_json: JsonOpt = False) -> None:
+    """Cancel a queued or running job (a running one stops at its next checkpoint)."""
+    from workers import client
+
+    try:
+        view = client.cancel(job)
+    except WorkbenchError as exc:
+        _fail(exc, as_json)
+    _emit_json(view) if as_json else console.print(f"job {view.id}: {view.state}")
+
+
+@app.command()
+def retry(job: int, as_json: JsonOpt = False) -> None:
+    """Queue a failed or cancelled job again."""
+    from workers import client
+
+    try:
+        view = client.retry(job)
+    except WorkbenchError as exc:
+        _fail(exc, as_json)
+    _emit_json(view) if as_json else console.print(f"job {view.id}: {view.state}")

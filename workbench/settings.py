@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     keyframes_per_shot: int = Field(default=3, description="Most keyframes kept per shot.")
     decode_threads: int = Field(default=0, description="Decoder threads; 0 lets the decoder choose.")
 
+    # Workers
+    broker_url: str | None = Field(default=None, description="Celery broker; default: the embedded Redis under home/broker.")
+    result_backend: str | None = Field(default=None, description="Celery result backend; default: the broker.")
+    visibility_timeout: int = Field(default=3600, description="Seconds before Redis redelivers an unacknowledged job (a killed worker's).")
+    job_lease_s: int = Field(default=30, description="A running job's heartbeat lease; a job whose lease ran out may be taken over.")
+    max_deliveries: int = Field(default=3, description="Deliveries of one job before it is failed as poison (it killed its worker each time).")
+    max_retries: int = Field(default=3, description="Retries, with exponential backoff, of a job that raised an unexpected error.")
+
     @property
     def store_dir(self) -> Path:
         return self.home / "store"

@@ -203,21 +203,38 @@ class AssetStore:
 
     # -- housekeeping -------------------------------------------------------------------------
 
-    def sweep_temp(self, older_than_s: float = 24 * 3600) -> int:
+    def sweep_temp(self, older_than_s: float = 24 * 3600, *, dead_writers_only: bool = False) -> int:
         """Delete temp files older than ``older_than_s`` (left by killed writers); return how many.
-        Keep the age well above the longest copy time: a live writer's temp must not be swept."""
+        Keep the age well above the longest copy time: a live writer's temp must not be swept.
+        With ``dead_writers_only`` only temps whose writer process (its pid is in the name) is gone
+        on this machine are removed, whatever their age (a worker starting up clears a crash's)."""
         if not self.root.is_dir():
             return 0
         cutoff = time.time() - older_than_s
         removed = 0
         for path in self.root.glob(f"{TEMP_PREFIX}*"):
             try:
+                if dead_writers_only and _writer_alive(path.name):
+                    continue
                 if path.stat().st_mtime < cutoff:
                     path.unlink()
                     removed += 1
             except FileNotFoundError:  # another sweeper or its writer got there first
                 continue
         return removed
+
+
+def _writer_alive(name: str) -> bool:
+    pid_text = name[len(TEMP_PREFIX):].split("-", 1)[0]
+    if not pid_text.isdigit():
+        return True  # not ours to judge
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _copy_hashing(src: BinaryIO, out: BinaryIO) -> tuple[str, int]:

@@ -268,7 +268,11 @@ class Job(Base):
     progress: Mapped[float] = mapped_column(default=0.0)  # 0..1
     celery_task_id: Mapped[str | None] = mapped_column(sa.String(255))
     error: Mapped[str | None] = mapped_column(sa.Text)
-    attempts: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)  # deliveries that started running
+    retries: Mapped[int] = mapped_column(default=0, server_default="0")  # retries after an unexpected error
+    worker: Mapped[str | None] = mapped_column(sa.String(255))  # host:pid running it
+    heartbeat_at: Mapped[datetime | None]  # the running worker's last sign of life
+    result: Mapped[dict[str, Any] | None]  # small JSON: variant ids, counts
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -1,0 +1,342 @@
+"""Jobs: one generation request each, idempotent by key, run by a worker.
+
+The catalog row is the source of truth for a job's state; the broker only carries its id.
+That makes the reliability rules independent of the broker:
+
+* **claim** (one transaction): a finished job is not run again; a job another worker is
+  running (heartbeat younger than the lease) is left to it; otherwise the delivery is counted
+  and the job marked running by this worker.
+* **poison**: deliveries that never reported back (the worker died: ``attempts - retries``)
+  beyond ``WORKBENCH_MAX_DELIVERIES`` fail the job with a readable error instead of looping.
+* **heartbeat**: a thread renews the lease while the job runs and notices cancellation.
+* **idempotent outputs**: variants are content-addressed and reused by recipe, so a job run
+  twice after a crash leaves one row and one file per variant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from workbench.catalog import open_catalog, repo
+from workbench.catalog.models import Brief as BriefRow
+from workbench.catalog.models import Job
+from workbench.errors import InvalidInput, NotFound, WorkbenchError
+from workbench.settings import Settings, get_settings
+
+JOB_KINDS_ON_GPU: set[str] = set()  # kinds whose generator runs a model (diffusion, issue 5)
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+class JobCancelled(WorkbenchError):
+    """The job was cancelled while it ran."""
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: int
+    key: str
+    kind: str
+    title_id: int
+    title_name: str
+    state: str
+    progress: float
+    attempts: int
+    retries: int
+    error: str | None
+    result: dict[str, Any] | None
+    params: dict[str, Any]
+    celery_task_id: str | None
+    worker: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+    @property
+    def queue(self) -> str:
+        return "gpu" if self.kind in JOB_KINDS_ON_GPU else "cpu"
+
+
+def _view(job: Job) -> JobView:
+    iso = lambda d: d.isoformat() if d else None  # noqa: E731
+    return JobView(
+        id=job.id, key=job.key, kind=job.kind, title_id=job.title_id, title_name=job.title.name, state=job.state,
+        progress=job.progress, attempts=job.attempts, retries=job.retries, error=job.error, result=job.result,
+        params=dict(job.params or {}), celery_task_id=job.celery_task_id, worker=job.worker,
+        created_at=iso(job.created_at), started_at=iso(job.started_at), finished_at=iso(job.finished_at),
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def job_key(kind: str, source_sha256: str, params: dict[str, Any], generator_version: str) -> str:
+    return repo.stable_hash({"kind": kind, "source": source_sha256, "params": params, "version": generator_version})
+
+
+# -- creating and listing -------------------------------------------------------------------
+
+
+def create_jobs(specs, *, brief_name: str | None = None, brief_spec: dict | None = None,
+                settings: Settings | None = None) -> list[tuple[JobView, bool]]:
+    """Rows for each JobSpec (kind, title, params); an existing key is returned, not duplicated."""
+    from generators.base import registry
+
+    settings = settings or get_settings()
+    out: list[tuple[JobView, bool]] = []
+    with open_catalog(settings).session() as session:
+        brief_row = None
+        if brief_name is not None:
+            first_title = repo.get_title(session, specs[0].title) if specs else None
+            brief_row = BriefRow(title_id=first_title.id if first_title else None, name=brief_name, spec=brief_spec or {})
+            session.add(brief_row)
+            session.flush()
+        for spec in specs:
+            if spec.kind not in registry:
+                raise InvalidInput(f"unknown generator {spec.kind!r}")
+            title = repo.get_title(session, spec.title)
+            key = job_key(spec.kind, title.source_asset.sha256, spec.params, registry[spec.kind].version)
+            job = session.scalars(sa.select(Job).where(Job.key == key)).one_or_none()
+            created = job is None
+            if created:
+                job = Job(key=key, kind=spec.kind, title=title, brief=brief_row, params=dict(spec.params), state="queued")
+                session.add(job)
+                session.flush()
+            out.append((_view(job), created))
+    return out
+
+
+def list_jobs(status: str | None = None, ids: list[int] | None = None, *, settings: Settings | None = None) -> list[JobView]:
+    settings = settings or get_settings()
+    with open_catalog(settings).session() as session:
+        query = sa.select(Job).order_by(Job.id)
+        if status:
+            query = query.where(Job.state == status)
+        if ids is not None:
+            query = query.where(Job.id.in_(ids))
+        return [_view(j) for j in session.scalars(query)]
+
+
+def get_job(job_id: int, *, settings: Settings | None = None) -> JobView:
+    settings = settings or get_settings()
+    with open_catalog(settings).session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id}; see `workbench jobs`")
+        return _view(job)
+
+
+def mark_submitted(job_id: int, task_id: str, *, settings: Settings) -> None:
+    with open_catalog(settings).session() as session:
+        job = session.get(Job, job_id)
+        job.celery_task_id = task_id
+
+
+def mark_cancelled(job_id: int, *, settings: Settings | None = None) -> JobView:
+    settings = settings or get_settings()
+    with open_catalog(settings).session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id}; see `workbench jobs`")
+        if job.state in ("succeeded", "failed"):
+            raise InvalidInput(f"job {job_id} already {job.state}; nothing to cancel")
+        if job.state != "cancelled":
+            job.state = "cancelled"
+            job.finished_at = _now()
+            repo.record_audit(session, _actor(), "system", "job.cancel", title=job.title, details={"job": job.id})
+        return _view(job)
+
+
+def reset_for_retry(job_id: int, *, settings: Settings | None = None) -> JobView:
+    settings = settings or get_settings()
+    with open_catalog(settings).session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id}; see `workbench jobs`")
+        if job.state not in ("failed", "cancelled"):
+            raise InvalidInput(f"job {job_id} is {job.state}; only failed or cancelled jobs are retried")
+        job.state, job.error, job.progress = "queued", None, 0.0
+        job.attempts = job.retries = 0
+        job.worker = job.heartbeat_at = job.finished_at = None
+        repo.record_audit(session, _actor(), "system", "job.retry", title=job.title, details={"job": job.id})
+        return _view(job)
+
+
+def _actor() -> str:
+    return os.environ.get("WORKBENCH_USER") or os.environ.get("USER") or "cli"
+
+
+# -- running (inside a worker) ----------------------------------------------------------------
+
+Outcome = Literal["done", "busy", "retry", "failed", "cancelled"]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    outcome: Outcome
+    result: dict[str, Any] | None = None
+    retry_in: float = 0.0
+    error: str | None = None
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_job(job_id: int, *, settings: Settings | None = None,
+            report: Callable[[float], None] | None = None) -> RunOutcome:
+    """Claim, run and finish one job. Safe to call for any delivery of the job, any number of times."""
+    settings = settings or get_settings()
+    # 1. claim
+    claim = _claim(job_id, settings)
+    if claim is not None:
+        return claim
+    job = get_job(job_id, settings=settings)
+    # 2. run with a heartbeat
+    try:
+        with _heartbeat(job_id, settings) as cancelled:
+            def progress(done: int, total: int | None) -> None:
+                if cancelled.is_set():
+                    raise JobCancelled(f"job {job_id} cancelled")
+                fraction = 0.5 * done / total if total else 0.0
+                _set_progress(job_id, fraction, settings)
+                if report:
+                    report(fraction)
+
+            _inject_fault(job)
+            result = _execute(job, progress, settings)
+            if cancelled.is_set():
+                raise JobCancelled(f"job {job_id} cancelled")
+    except JobCancelled:
+        return RunOutcome("cancelled")
+    except WorkbenchError as exc:  # the input is wrong: retrying cannot help
+        _finish(job_id, "failed", settings, error=str(exc))
+        return RunOutcome("failed", error=str(exc))
+    except Exception as exc:  # unexpected: bounded retries with backoff
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        return _retry_or_fail(job_id, error, settings)
+    _finish(job_id, "succeeded", settings, result=result)
+    if report:
+        report(1.0)
+    return RunOutcome("done", result=result)
+
+
+def _claim(job_id: int, settings: Settings) -> RunOutcome | None:
+    with open_catalog(settings).session() as session:
+        job = session.get(Job, job_id, with_for_update=True)
+        if job is None:
+            return RunOutcome("failed", error=f"no job {job_id}")
+        if job.state in FINISHED:
+            return RunOutcome("done" if job.state == "succeeded" else job.state, result=job.result, error=job.error)
+        now = _now()
+        lease = timedelta(seconds=settings.job_lease_s)
+        if job.state == "running" and job.heartbeat_at and now - job.heartbeat_at < lease and job.worker != worker_id():
+            # Another worker holds it (e.g. a redelivery after a visibility timeout): leave it.
+            return RunOutcome("busy", retry_in=(job.heartbeat_at + lease - now).total_seconds() + 1)
+        job.attempts += 1
+        if job.attempts - job.retries > settings.max_deliveries:
+            job.state, job.finished_at = "failed", now
+            job.error = (f"gave up after {settings.max_deliveries} deliveries: the worker running it died each time"
+                         f" (last on {job.worker or 'unknown'})")
+            return RunOutcome("failed", error=job.error)
+        job.state, job.worker, job.heartbeat_at, job.error = "running", worker_id(), now, None
+        job.started_at = job.started_at or now
+    return None
+
+
+@contextlib.contextmanager
+def _heartbeat(job_id: int, settings: Settings) -> Iterator[threading.Event]:
+    cancelled, stop = threading.Event(), threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(max(0.5, settings.job_lease_s / 3)):
+            with open_catalog(settings).session() as session:
+                job = session.get(Job, job_id)
+                if job.state == "cancelled":
+                    cancelled.set()
+                elif job.state == "running":
+                    job.heartbeat_at = _now()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield cancelled
+    finally:
+        stop.set()
+        thread.join()
+        if not cancelled.is_set() and get_job(job_id, settings=settings).state == "cancelled":
+            cancelled.set()
+
+
+def _set_progress(job_id: int, fraction: float, settings: Settings) -> None:
+    with open_catalog(settings).session() as session:
+        job = session.get(Job, job_id)
+        if job.state == "cancelled":
+            raise JobCancelled(f"job {job_id} cancelled")
+        job.progress = round(fraction, 4)
+        job.heartbeat_at = _now()
+
+
+def _finish(job_id: int, state: str, settings: Settings, *, result: dict | None = None, error: str | None = None) -> None:
+    with open_catalog(settings).session() as session:
+        job = session.get(Job, job_id)
+        if job.state == "cancelled":
+            return
+        job.state, job.finished_at, job.error = state, _now(), error
+        if result is not None:
+            job.result, job.progress = result, 1.0
+
+
+def _retry_or_fail(job_id: int, error: str, settings: Settings) -> RunOutcome:
+    with open_catalog(settings).session() as session:
+        job = session.get(Job, job_id)
+        if job.retries >= settings.max_retries:
+            job.state, job.finished_at = "failed", _now()
+            job.error = f"{error} (after {job.retries} retries)"
+            return RunOutcome("failed", error=job.error)
+        job.retries += 1
+        job.state, job.error, job.worker, job.heartbeat_at = "queued", error, None, None
+        return RunOutcome("retry", retry_in=float(2 ** job.retries), error=error)
+
+
+def _execute(job: JobView, progress, settings: Settings) -> dict[str, Any]:
+    from generators.thumbnails.generator import ThumbnailParams
+    from workbench import workflow
+
+    if job.kind == "thumbnail":
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in job.params.items()}
+        workflow.analyze_title(job.title_id, progress=progress, settings=settings)
+        done = workflow.generate_thumbnails(job.title_id, ThumbnailParams(**params), settings=settings)
+        return {"variants": [v.variant_id for v in done.variants], "new": sum(not v.reused for v in done.variants)}
+    raise InvalidInput(f"no runner for job kind {job.kind!r}")
+
+
+def _inject_fault(job: JobView) -> None:
+    """Test hook (documented in docs/workers.md): ``WORKBENCH_FAULT_INJECTION=kill:<title>``
+    kills the worker process, ``raise:<title>`` raises, ``sleep:<title>:<s>`` slows the job,
+    for jobs of that title. Unset in production."""
+    spec = os.environ.get("WORKBENCH_FAULT_INJECTION")
+    if not spec:
+        return
+    for rule in spec.split(","):
+        action, _, rest = rule.partition(":")
+        title, _, arg = rest.partition(":")
+        if title != job.title_name:
+            continue
+        if action == "kill":
+            os.kill(os.getpid(), 9)
+        elif action == "raise":
+            raise RuntimeError(f"injected failure for {title}")
+        elif action == "sleep":
+            import time
+
+            time.sleep(float(arg or 5))

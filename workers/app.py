@@ -1,0 +1,58 @@
+"""The Celery app. Models are loaded once per worker process on ``worker_process_init``
+(never in the prefork parent), so a GPU worker holds one pipeline per GPU process."""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from workbench.settings import Settings, get_settings
+from workers.config import celery_config
+
+log = logging.getLogger("workbench.worker")
+
+
+def make_app(settings: Settings, *, client: bool = False, start_broker: bool = True) -> Celery:
+    app = Celery("workbench", set_as_current=not client)
+    config = celery_config(settings, start_broker=start_broker)
+    if client:
+        # Submitters read job state from the catalog, not from Celery results: no backend
+        # connection (and no result subscription) in the CLI or the UI.
+        config["result_backend"] = None
+    app.conf.update(config)
+    app.autodiscover_tasks(["workers"], related_name="tasks", force=True)
+    return app
+
+
+@lru_cache(maxsize=8)
+def _client_app(broker: str, home: str) -> Celery:
+    return make_app(get_settings(), client=True)
+
+
+def client_app(settings: Settings | None = None) -> Celery:
+    """An app for submitting and revoking jobs, one per broker (tests switch homes)."""
+    settings = settings or get_settings()
+    from workers.broker import broker_url
+
+    return _client_app(broker_url(settings), str(settings.home))
+
+
+# The worker's app (`workbench worker` runs it); built from the environment's settings.
+app = make_app(get_settings(), start_broker=os.environ.get("WORKBENCH_NO_BROKER_START") != "1") \
+    if os.environ.get("WORKBENCH_WORKER") == "1" else None
+
+
+@worker_process_init.connect
+def load_models(**_kwargs) -> None:
+    """Per process: one torch thread (processes are the parallelism), the face model warm."""
+    import torch
+
+    torch.set_num_threads(1)
+    from workbench.analysis.faces import get_face_detector
+
+    get_face_detector()
+    log.info("event=worker_process_ready pid=%d", os.getpid())
