@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import lavfi_video
-from tests.workers_harness import WorkerProcess
+from workers.process import WorkerProcess
 from workbench import jobs, workflow
 from workbench.catalog import open_catalog
 from workbench.catalog.models import Variant
@@ -183,3 +183,42 @@ def test_embedded_broker_restart_mid_batch_loses_nothing(env, home, tmp_path):
         broker.start()
         views = wait(ids, timeout=300)
     assert all(v.state == "succeeded" for v in views), [(v.id, v.state, v.error) for v in views]
+
+
+def test_cli_run_wait_jobs_and_retry(env, home, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    def cli(*args, extra_env=None):
+        proc = subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True,
+                              env={**env, **(extra_env or {})}, timeout=300)
+        return proc
+
+    make_title(tmp_path, "Flaky")
+    b = brief(tmp_path / "flaky.yaml", "Flaky", segments=("family",))
+    with WorkerProcess({**env, "WORKBENCH_FAULT_INJECTION": "raise:Flaky"}, tmp_path / "w1.log"):
+        proc = cli("run", str(b), "--wait", "--json")
+    assert proc.returncode == 1  # a job failed
+    out = json.loads(proc.stdout)
+    [job] = out["jobs"]
+    assert job["state"] == "failed" and "injected failure" in job["error"]
+    listed = json.loads(cli("jobs", "--status", "failed", "--json").stdout)
+    assert [j["id"] for j in listed] == [job["id"]]
+    # the cause is gone: retry succeeds
+    with WorkerProcess(env, tmp_path / "w2.log"):
+        assert json.loads(cli("retry", str(job["id"]), "--json").stdout)["state"] == "queued"
+        [view] = wait([job["id"]])
+    assert view.state == "succeeded" and view.attempts == 1
+    err = cli("retry", str(job["id"]))
+    assert err.returncode == 2 and "only failed or cancelled jobs are retried" in err.stderr
+    assert cli("cancel", "999").returncode == 2
+
+
+def test_demo_runs_through_a_real_worker(env, home):
+    from workbench.demo import run_demo
+
+    result = run_demo()
+    assert result.variants == 96 and result.verified == 96
+    assert result.contact_sheet.is_file() and len(result.picks) == 8 * 4
+    assert jobs.list_jobs(status="succeeded") and not jobs.list_jobs(status="failed")

@@ -1,12 +1,15 @@
 """``workbench demo``: the whole flow on a sample title generated on the spot.
 
-sample title -> ingest -> analyze -> thumbnails for every segment and placement -> verify each
-signed file -> a contact sheet (segments by placement, pick 1) and a summary table.
+sample title -> ingest -> a brief run by a real Celery worker on the embedded broker (analysis,
+thumbnails for every segment and placement, signing) -> verify each signed file -> a contact
+sheet (segments by placement, pick 1) and a summary table.
 The contact sheet is a review preview, not a deliverable: it is not signed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,9 +18,11 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from generators.thumbnails.crop import FORMATS
-from generators.thumbnails.generator import ThumbnailParams
 from workbench import workflow
-from workbench.errors import ProvenanceError
+from workbench.errors import ProvenanceError, WorkbenchError
+from workers import client
+from workers.broker import EmbeddedBroker
+from workers.process import WorkerProcess
 from workbench.names import safe_filename
 from workbench.sample import make_sample_title
 from workbench.settings import Settings, get_settings
@@ -39,6 +44,15 @@ class DemoResult:
     picks: list[dict] = field(default_factory=list)
 
 
+DEMO_BRIEF = """\
+name: Sample Title launch artwork
+title: Sample Title
+generators:
+  - kind: thumbnail
+    top_k: 3
+"""
+
+
 def run_demo(progress: Callable[[str], None] | None = None, settings: Settings | None = None) -> DemoResult:
     settings = settings or get_settings()
     say = progress or (lambda _msg: None)
@@ -46,50 +60,92 @@ def run_demo(progress: Callable[[str], None] | None = None, settings: Settings |
 
     # 1. the sample title (rendered once, then reused)
     t = time.perf_counter()
-    sample_path = settings.home / "samples" / "sample-title.mp4"
+    samples = settings.home / "samples"
+    sample_path = samples / "sample-title.mp4"
     if not sample_path.exists():
         say("rendering the sample title (images from scikit-image, encoded with ffmpeg)…")
         make_sample_title(sample_path)
     timings["sample_s"] = time.perf_counter() - t
 
-    # 2. ingest and analyse
+    # 2. ingest
     t = time.perf_counter()
     ingested = workflow.ingest(sample_path, SAMPLE_TITLE, settings=settings)
     timings["ingest_s"] = time.perf_counter() - t
     say(f"ingested title {ingested.title_id} {ingested.title_name!r} ({ingested.info.width}x{ingested.info.height}, {ingested.info.duration:.1f}s)")
-    t = time.perf_counter()
-    analyzed = workflow.analyze_title(ingested.title_id, settings=settings)
-    timings["analyze_s"] = time.perf_counter() - t
-    a = analyzed.analysis
-    say(f"analysed: {len(a.shots)} shots, cuts at {a.cut_frames}, {len(a.keyframes)} keyframes{' (cached)' if analyzed.cached else ''}")
 
-    # 3. thumbnails, signed
+    # 3. a brief, run by a real worker on the embedded broker
+    brief_path = samples / "brief.yaml"
+    brief_path.write_text(DEMO_BRIEF)
     t = time.perf_counter()
-    thumbs = workflow.generate_thumbnails(ingested.title_id, ThumbnailParams(title_text=None), settings=settings)
-    timings["thumbnails_s"] = time.perf_counter() - t
-    say(f"generated {len(thumbs.variants)} signed thumbnails")
+    with _worker(settings, say):
+        timings["worker_start_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        submitted = client.submit_brief(brief_path, settings=settings)
+        say(f"brief {submitted.brief!r}: {len(submitted.jobs)} jobs queued ({submitted.already_done} already done)")
+        views = client.wait([j.id for j in submitted.jobs], settings=settings, on_update=_reporter(say))
+    timings["jobs_s"] = time.perf_counter() - t
+    failed = [v for v in views if v.state != "succeeded"]
+    if failed:
+        raise WorkbenchError(f"{len(failed)} job(s) did not succeed: " + "; ".join(f"job {v.id} {v.state}: {v.error}" for v in failed))
+    ids = [i for v in views for i in (v.result or {}).get("variants", [])]
+    variants = workflow.variants_by_id(ids, settings=settings)
+    a = workflow.analyze_title(ingested.title_id, settings=settings).analysis  # cached by the worker
+    say(f"analysed: {len(a.shots)} shots, cuts at {a.cut_frames}, {len(a.keyframes)} keyframes")
+    say(f"the worker made {len(variants)} signed thumbnails")
 
     # 4. every file verifies
     t = time.perf_counter()
     verified = 0
-    for v in thumbs.variants:
+    state = "-"
+    for v in variants:
         report = workflow.verify(v.path, settings=settings)
         if report.state not in ("Valid", "Trusted"):
             raise ProvenanceError(f"{v.path.name} does not verify: {report.state} {', '.join(report.codes)}")
-        verified += 1
+        verified, state = verified + 1, report.state
     timings["verify_s"] = time.perf_counter() - t
-    say(f"verified {verified} manifests ({report.state})")
+    say(f"verified {verified} manifests ({state})")
 
     # 5. contact sheet
     sheet = settings.output_dir / safe_filename(ingested.title_name) / "contact-sheet.jpg"
-    picks = make_contact_sheet(thumbs.variants, sheet)
+    picks = make_contact_sheet(variants, sheet)
     if progress:
         _print_summary(picks)
     return DemoResult(
         title_id=ingested.title_id, title_name=ingested.title_name, shots=len(a.shots), keyframes=len(a.keyframes),
-        cuts=a.cut_frames, variants=len(thumbs.variants), verified=verified, contact_sheet=sheet,
+        cuts=a.cut_frames, variants=len(variants), verified=verified, contact_sheet=sheet,
         timings={k: round(v, 3) for k, v in timings.items()}, picks=picks,
     )
+
+
+@contextlib.contextmanager
+def _worker(settings: Settings, say: Callable[[str], None]):
+    """A worker child process for the demo, stopped afterwards (with the embedded broker if the
+    demo started it)."""
+    broker = None if settings.broker_url else EmbeddedBroker(settings.home)
+    was_running = broker.ping() if broker else True
+    env = {**os.environ, "WORKBENCH_HOME": str(settings.home.resolve()), "PYTHONUNBUFFERED": "1"}
+    say("starting a worker (2 processes) on the " + ("embedded broker" if broker else "configured broker") + "…")
+    worker = WorkerProcess(env, settings.home / "logs" / "demo-worker.log", concurrency=2)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        if broker is not None and not was_running:
+            broker.stop()
+
+
+def _reporter(say: Callable[[str], None]):
+    last: list[str] = []
+
+    def report(views) -> None:
+        done = sum(v.state == "succeeded" for v in views)
+        line = f"jobs: {done}/{len(views)} done, {sum(v.state == 'running' for v in views)} running"
+        if not last or line != last[-1]:
+            last.append(line)
+            say(line)
+
+    return report
 
 
 def make_contact_sheet(variants: list[workflow.VariantResult], dest: Path, tile_h: int = 240) -> list[dict]:

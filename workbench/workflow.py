@@ -274,6 +274,23 @@ def _link(stored: Path, dest: Path) -> Path:
     return dest
 
 
+def variants_by_id(ids: list[int], *, settings: Settings | None = None) -> list[VariantResult]:
+    """Variants made elsewhere (by a worker), read back from the catalog."""
+    settings = settings or get_settings()
+    store = _store(settings)
+    out = []
+    with open_catalog(settings).session() as session:
+        for variant in repo.get_variants(session, ids):
+            params = (variant.recipe or {}).get("parameters", {})
+            path = store.resolve(variant.asset.sha256, variant.asset.ext)
+            friendly = settings.output_dir / safe_filename(variant.title.name) / (variant.asset.original_name or "")
+            export = friendly if variant.asset.original_name and friendly.is_file() else path
+            out.append(VariantResult(variant.id, variant.version, variant.segment, params.get("format"),
+                                     int(params.get("rank", 1)), path, export, variant.asset.sha256,
+                                     float(variant.score or 0.0), 0.0, 0.0, True))
+    return out
+
+
 # -- verify -------------------------------------------------------------------------------------
 
 

@@ -283,6 +283,11 @@ def find_variant_by_recipe(
     return None
 
 
+def get_variants(session: Session, ids: Sequence[int]) -> Sequence[Variant]:
+    """Variants by id, in id order."""
+    return session.scalars(sa.select(Variant).where(Variant.id.in_(list(ids))).order_by(Variant.id)).all()
+
+
 def list_variants(session: Session, slot_key: str) -> Sequence[Variant]:
     """Every version in a slot, oldest first."""
     return session.scalars(sa.select(Variant).where(Variant.slot_key == slot_key).order_by(Variant.version)).all()

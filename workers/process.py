@@ -1,5 +1,6 @@
-"""Real worker processes for the tests: `python -m workbench worker` in its own session, so a
-test can kill -9 the whole worker (parent and pool children) as a machine failure would."""
+"""A worker as a child process: `python -m workbench worker` in its own session (so it can be
+stopped, or killed with its pool children as a machine failure would). Used by `workbench demo`
+and by the reliability tests."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ class WorkerProcess:
         self.env, self.log, self.queues, self.concurrency = env, log, queues, concurrency
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60.0) -> "WorkerProcess":
+    def start(self, timeout: float = 120.0) -> "WorkerProcess":
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.log, "ab")
         mark = self.log.stat().st_size
