@@ -13,6 +13,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+# Real PostgreSQL and Redis servers for the tests that need them (started on demand).
+pytest_plugins = ["tests.services"]
+
 SHARED_MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 

@@ -222,3 +222,48 @@ def test_demo_runs_through_a_real_worker(env, home):
     assert result.variants == 96 and result.verified == 96
     assert result.contact_sheet.is_file() and len(result.picks) == 8 * 4
     assert jobs.list_jobs(status="succeeded") and not jobs.list_jobs(status="failed")
+
+
+# -- the same guarantees on a Debian redis-server over TCP (production's broker) -----------------
+
+
+@pytest.fixture
+def redis_env(env, redis_server, monkeypatch):
+    redis_server.start()
+    redis_server.flushall()  # one test's leftover messages must not reach another test's catalog
+    monkeypatch.setenv("WORKBENCH_BROKER_URL", redis_server.url)
+    reset_settings_cache()
+    return {**env, "WORKBENCH_BROKER_URL": redis_server.url}
+
+
+def test_redis_kill_9_mid_job_completes_exactly_once(redis_env, home, tmp_path):
+    make_title(tmp_path, "SlowR")
+    env = {**redis_env, "WORKBENCH_FAULT_INJECTION": "sleep:SlowR:3"}
+    first = WorkerProcess(env, tmp_path / "worker.log").start()
+    [job] = submit(brief(tmp_path / "s.yaml", "SlowR", segments=("drama",))).jobs
+    deadline = time.monotonic() + 60
+    while jobs.get_job(job.id).state != "running":
+        assert time.monotonic() < deadline, "job never started"
+        time.sleep(0.05)
+    first.kill9()
+    with WorkerProcess(env, tmp_path / "worker.log"):
+        [view] = wait([job.id])
+    assert view.state == "succeeded" and view.attempts == 2
+    assert variants_count() == len(view.result["variants"]) == 2
+    assert store_temp_files(home) == []
+    assert not (home / "broker").exists()  # the embedded broker was never started
+
+
+def test_redis_restarted_mid_batch_loses_nothing(redis_env, redis_server, home, tmp_path):
+    for name in ("R1", "R2"):
+        make_title(tmp_path, name)
+    with WorkerProcess(redis_env, tmp_path / "worker.log", concurrency=1):
+        ids = []
+        for name in ("R1", "R2"):
+            ids += [j.id for j in submit(brief(tmp_path / f"{name}.yaml", name, segments=("action", "comedy", "kids"))).jobs]
+        time.sleep(1.0)
+        redis_server.stop()
+        time.sleep(1.5)
+        redis_server.start()
+        views = wait(ids, timeout=300)
+    assert all(v.state == "succeeded" for v in views), [(v.id, v.state, v.error) for v in views]

@@ -19,6 +19,7 @@ import contextlib
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -231,6 +232,19 @@ def run_job(job_id: int, *, settings: Settings | None = None,
 
 
 def _claim(job_id: int, settings: Settings) -> RunOutcome | None:
+    """Read-then-write in one transaction (a row lock on PostgreSQL). On SQLite two claimers can
+    race; the loser's write fails with "database is locked" and simply claims again."""
+    for attempt in range(5):
+        try:
+            return _claim_once(job_id, settings)
+        except sa.exc.OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    return None
+
+
+def _claim_once(job_id: int, settings: Settings) -> RunOutcome | None:
     with open_catalog(settings).session() as session:
         job = session.get(Job, job_id, with_for_update=True)
         if job is None:
@@ -337,6 +351,4 @@ def _inject_fault(job: JobView) -> None:
         elif action == "raise":
             raise RuntimeError(f"injected failure for {title}")
         elif action == "sleep":
-            import time
-
             time.sleep(float(arg or 5))

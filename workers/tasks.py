@@ -33,3 +33,12 @@ def run_job(self, job_id: int) -> dict:
 def run_model_job(self, job_id: int) -> dict:
     """The same body, routed to the GPU queue (a model is loaded in this process)."""
     return _run(self, job_id)
+
+
+@shared_task(name="workbench.ping")
+def ping() -> dict:
+    """A health check (and the round-trip benchmark's task): who answered."""
+    import os
+    import socket
+
+    return {"host": socket.gethostname(), "pid": os.getpid()}
