@@ -342,11 +342,7 @@ def cancel(job: int, as_json: JsonOpt = False) -> None:
     """Cancel a queued or running job (a running one stops at its next checkpoint)."""
     from workers import client
 
-    try:
-        view = client.cancel(job)
-    except WorkbenchError as exc:
-        _fail(exc, as_json)
-    _emit_json(view) if as_json else console.print(f"job {view.id}: {view.state}")
+    _job_action(client.cancel, job, as_json)
 
 
 @app.command()
@@ -354,8 +350,12 @@ def retry(job: int, as_json: JsonOpt = False) -> None:
     """Queue a failed or cancelled job again."""
     from workers import client
 
+    _job_action(client.retry, job, as_json)
+
+
+def _job_action(action, job: int, as_json: bool) -> None:
     try:
-        view = client.retry(job)
+        view = action(job)
     except WorkbenchError as exc:
         _fail(exc, as_json)
     _emit_json(view) if as_json else console.print(f"job {view.id}: {view.state}")

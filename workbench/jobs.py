@@ -127,13 +127,17 @@ def list_jobs(status: str | None = None, ids: list[int] | None = None, *, settin
         return [_view(j) for j in session.scalars(query)]
 
 
+def _load(session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}; see `workbench jobs`")
+    return job
+
+
 def get_job(job_id: int, *, settings: Settings | None = None) -> JobView:
     settings = settings or get_settings()
     with open_catalog(settings).session() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise NotFound(f"no job {job_id}; see `workbench jobs`")
-        return _view(job)
+        return _view(_load(session, job_id))
 
 
 def mark_submitted(job_id: int, task_id: str, *, settings: Settings) -> None:
@@ -145,9 +149,7 @@ def mark_submitted(job_id: int, task_id: str, *, settings: Settings) -> None:
 def mark_cancelled(job_id: int, *, settings: Settings | None = None) -> JobView:
     settings = settings or get_settings()
     with open_catalog(settings).session() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise NotFound(f"no job {job_id}; see `workbench jobs`")
+        job = _load(session, job_id)
         if job.state in ("succeeded", "failed"):
             raise InvalidInput(f"job {job_id} already {job.state}; nothing to cancel")
         if job.state != "cancelled":
@@ -160,9 +162,7 @@ def mark_cancelled(job_id: int, *, settings: Settings | None = None) -> JobView:
 def reset_for_retry(job_id: int, *, settings: Settings | None = None) -> JobView:
     settings = settings or get_settings()
     with open_catalog(settings).session() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise NotFound(f"no job {job_id}; see `workbench jobs`")
+        job = _load(session, job_id)
         if job.state not in ("failed", "cancelled"):
             raise InvalidInput(f"job {job_id} is {job.state}; only failed or cancelled jobs are retried")
         job.state, job.error, job.progress = "queued", None, 0.0

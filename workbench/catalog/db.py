@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,11 +40,12 @@ from workbench.settings import Settings, get_settings
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 SQLITE_PRAGMAS = (
+    "PRAGMA busy_timeout=30000",  # first: wait for a busy writer (workers, UI) instead of failing
     "PRAGMA journal_mode=WAL",  # readers do not block the writer, and the other way round
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=30000",  # wait for a busy writer (workers, UI) instead of failing
     "PRAGMA synchronous=NORMAL",  # safe with WAL; a power loss may drop the last commits only
 )
+WAL_SWITCH_TRIES = 100  # switching a new file to WAL needs a moment with no other lock held
 
 _PG_MIGRATION_LOCK = 0x776F726B62656E63  # "workbenc": serialises concurrent upgrades on PostgreSQL
 
@@ -138,9 +140,28 @@ def _set_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         for pragma in SQLITE_PRAGMAS:
-            cursor.execute(pragma)
+            if "journal_mode" in pragma:
+                _switch_to_wal(cursor, pragma)
+            else:
+                cursor.execute(pragma)
     finally:
         cursor.close()
+
+
+def _switch_to_wal(cursor: Any, pragma: str) -> None:
+    """On a brand-new file another process may hold the lock (it is migrating); changing the
+    journal mode does not wait on busy_timeout, so wait here. Once a file is in WAL the pragma
+    is a plain read and succeeds at once."""
+    import sqlite3
+
+    for attempt in range(WAL_SWITCH_TRIES):
+        try:
+            cursor.execute(pragma)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_SWITCH_TRIES - 1:
+                raise
+            time.sleep(0.05)
 
 
 # -- migrations -------------------------------------------------------------------------------
