@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import ffmpeg, lavfi_video, shared_media
+from tests.conftest import lavfi_video, shared_media
 from workbench import workflow
 from workbench.catalog import open_catalog, repo
 from workbench.errors import InvalidInput, NotFound

@@ -10,12 +10,11 @@ from __future__ import annotations
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
 import av
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from workbench.errors import InvalidInput
 from workbench.settings import Settings, get_settings
@@ -175,7 +174,7 @@ def _probe_video(path: Path, ext: str, size: int, settings: Settings) -> MediaIn
         duration = _duration(container, vs)
         audio = container.streams.audio[0] if container.streams.audio else None
         sar = vs.sample_aspect_ratio
-        first_time = _decode_first(path, container, vs)
+        _decode_first(path, container, vs)
         if duration and fps:
             _check_tail(path, container, vs, duration)
         frame_count = vs.frames or (round(duration * fps) if duration and fps else None)
@@ -197,10 +196,10 @@ def _duration(container, vs) -> float | None:
     return None
 
 
-def _decode_first(path: Path, container, vs) -> float:
+def _decode_first(path: Path, container, vs) -> None:
     try:
-        for frame in container.decode(vs):
-            return float(frame.time or 0.0)
+        for _frame in container.decode(vs):
+            return
     except av.error.FFmpegError as exc:
         raise InvalidInput(f"{path.name}: no decodable video frames ({_reason(exc)})") from None
     raise InvalidInput(f"{path.name}: no decodable video frames")
@@ -227,6 +226,3 @@ def _reason(exc: BaseException) -> str:
     text = getattr(exc, "strerror", None) or str(exc)
     return str(text).splitlines()[0][:160]
 
-
-def fraction_to_float(value: Fraction | None) -> float | None:
-    return float(value) if value else None
