@@ -18,7 +18,7 @@ from generators.base import GeneratedFile, get_generator
 from generators.thumbnails.generator import ThumbnailParams
 from provenance import Ingredient, ManifestSpec, VerifyReport, load_identity, sign_file, verify_with_settings
 from workbench.analysis.pipeline import AnalysisParams, Progress, analyze
-from workbench.analysis.types import Analysis
+from workbench.analysis.types import ANALYZER_VERSION, Analysis
 from workbench.catalog import open_catalog, repo
 from workbench.errors import InvalidInput
 from workbench.media.probe import MediaInfo, probe
@@ -124,28 +124,30 @@ def analyze_title(ref: str | int, *, force: bool = False, progress: Progress | N
     settings = settings or get_settings()
     started = time.perf_counter()
     params = AnalysisParams.from_settings(settings)
-    params_dict = {**params.__dict__, "cache_key": params.cache_key()}
+    params_hash = repo.params_hash({**params.__dict__, "cache_key": params.cache_key()})
     catalog = open_catalog(settings)
     with catalog.session() as session:
         title = repo.get_title(session, ref)
         asset = title.source_asset
         title_id, title_name, sha, info = title.id, title.name, asset.sha256, _info_from_asset(asset)
-        if not force:
-            cached = repo.load_analysis(session, sha, _analyzer_version(), repo.params_hash(params_dict))
-            if cached is not None:
-                return AnalyzeResult(title_id, title_name, cached, True, time.perf_counter() - started)
+
+    def cached() -> AnalyzeResult | None:
+        if force:
+            return None
+        with catalog.session() as session:
+            found = repo.load_analysis(session, sha, ANALYZER_VERSION, params_hash)
+        return None if found is None else AnalyzeResult(title_id, title_name, found, True, time.perf_counter() - started)
+
+    if (hit := cached()) is not None:
+        return hit
     source = _store(settings).resolve(sha, info.ext)
-    # One analysis of a source at a time: two jobs of the same title wait for the first.
+    # One analysis of a source at a time: a second job of the same title waits, then finds it cached.
     with _analysis_lock(settings, sha, params.cache_key()):
-        if not force:
-            with catalog.session() as session:
-                cached = repo.load_analysis(session, sha, _analyzer_version(), repo.params_hash(params_dict))
-            if cached is not None:
-                return AnalyzeResult(title_id, title_name, cached, True, time.perf_counter() - started)
+        if (hit := cached()) is not None:
+            return hit
         analysis = analyze(source, info, sha, params, progress)
         with catalog.session() as session:
-            title = repo.get_title(session, title_id)
-            repo.save_analysis(session, title, analysis)
+            repo.save_analysis(session, repo.get_title(session, title_id), analysis)
     return AnalyzeResult(title_id, title_name, analysis, False, time.perf_counter() - started)
 
 
@@ -159,12 +161,6 @@ def _analysis_lock(settings: Settings, sha: str, key: str):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _analyzer_version() -> str:
-    from workbench.analysis.types import ANALYZER_VERSION
-
-    return ANALYZER_VERSION
 
 
 # -- thumbnails ---------------------------------------------------------------------------------
