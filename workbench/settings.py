@@ -48,6 +48,20 @@ class Settings(BaseSettings):
     max_deliveries: int = Field(default=3, description="Deliveries of one job before it is failed as poison (it killed its worker each time).")
     max_retries: int = Field(default=3, description="Retries, with exponential backoff, of a job that raised an unexpected error.")
 
+    # Diffusion (generators/diffusion)
+    diffusion_model: str | None = Field(default=None, description="Diffusion model: a local diffusers folder, a single-file .safetensors/.ckpt checkpoint, or a hub id (needs network). Unset: classical treatments only.")
+    diffusion_device: str = Field(default="auto", description="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.")
+    diffusion_dtype: str = Field(default="auto", description="auto (fp16 on CUDA, bf16 where the card prefers it; fp32 on CPU), float16, bfloat16 or float32.")
+    diffusion_compile: bool = Field(default=False, description="torch.compile the UNet on load (slow first call, faster after; GPU workers).")
+    diffusion_steps: int = Field(default=25, description="Default denoising steps.")
+    diffusion_batch: int = Field(default=4, description="Most requests for one model run in one pipeline call.")
+    ai_treatments_default: str = Field(default="denied", description="Model treatments for a title with no rights record: allowed or denied.")
+
+    # Review UI and export
+    session_ttl_s: int = Field(default=8 * 3600, description="A review UI login lasts this long.")
+    max_upload_mb: int = Field(default=50, description="Largest file the review UI accepts in an upload, in MB.")
+    preview_side: int = Field(default=320, description="Longest side of the cached previews the review UI shows.")
+
     @property
     def store_dir(self) -> Path:
         return self.home / "store"
