@@ -23,6 +23,7 @@ class EditAction:
     parameters: dict[str, Any] = field(default_factory=dict)
     description: str | None = None
     digital_source_type: str | None = None
+    software_agent: dict[str, str] | None = None  # the model that acted, when one did; else the workbench
 
 
 @dataclass(frozen=True)

@@ -255,7 +255,7 @@ def _signing_tools(identity: SigningIdentity) -> tuple[c2pa.Context, c2pa.Signer
 
 
 def _action_json(edit: EditAction, agent: dict[str, str]) -> dict[str, Any]:
-    action: dict[str, Any] = {"action": edit.action, "softwareAgent": agent}
+    action: dict[str, Any] = {"action": edit.action, "softwareAgent": edit.software_agent or agent}
     if edit.parameters:
         action["parameters"] = dict(edit.parameters)
     if edit.description:

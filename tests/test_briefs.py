@@ -247,7 +247,7 @@ SCHEMA_CASES = {
     ),
     "extra key in an item": (
         "  - {kind: thumbnail, colour: red}\n",
-        "brief.yaml: generators[1].colour: unknown field (allowed: kind, segments, formats, top_k, title_text, output)",
+        "brief.yaml: generators[1].colour: unknown field (allowed: kind, segments, formats, top_k, title_text, output, treatment)",
     ),
     "item without kind": ("  - {top_k: 3}\n", "brief.yaml: generators[1].kind: required field is missing"),
     "item not a mapping": ("  - thumbnail\n", "brief.yaml: generators[1]: expected a mapping, got text 'thumbnail'"),
@@ -331,7 +331,7 @@ def test_every_problem_is_collected_into_one_error_showing_five():
         "brief.yaml: generators[0].formats[0]: '4x3' is not a known format (known: 16x9, 2x3, 1x1, 9x16)",
         "brief.yaml: generators[0].top_k: must be from 1 to 10, got 0",
         "brief.yaml: generators[0].output[0]: 'png' is not a known output type (known: jpeg, webp)",
-        "brief.yaml: generators[0].colour: unknown field (allowed: kind, segments, formats, top_k, title_text, output)",
+        "brief.yaml: generators[0].colour: unknown field (allowed: kind, segments, formats, top_k, title_text, output, treatment)",
         "brief.yaml: generators[1].kind: 'trailer' is not a known generator kind (known: thumbnail)",
     )
     assert str(info.value) == "; ".join(problems[:5]) + "; and 3 more"

@@ -11,6 +11,9 @@ generators:                     # 1..50 items
     top_k: 3                    # 1..10, default 3
     title_text: "Sample Title"  # optional; one printable line
     output: [jpeg, webp]        # default: [jpeg]
+    treatment:                  # optional: outpaint | restyle | clean, or a mapping:
+      name: outpaint            #   engine: auto | model | classical, seed, steps, strength,
+      engine: auto              #   guidance, prompt, negative_prompt, regions [[x, y, w, h]]
 ```
 
 Reading is hostile-input safe, in this order: suffix, size (checked before reading, and the read
@@ -43,6 +46,8 @@ from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent
 
 import generators  # noqa: F401  (importing registers every generator kind)
 from generators.base import registry as generator_registry
+from generators.diffusion.backend import MAX_PROMPT_CHARS, MAX_STEPS
+from generators.diffusion.treatments import ENGINES, TREATMENTS, TreatmentParams
 from generators.thumbnails.crop import FORMATS
 from generators.thumbnails.generator import MAX_TITLE_CHARS, MAX_TOP_K, ThumbnailParams
 from generators.thumbnails.render import OUTPUT_TYPES
@@ -156,6 +161,8 @@ def _fan_out_thumbnails(brief: Brief, item: BriefItem) -> list[JobSpec]:
         "title_text": p.get("title_text"),
         "output": _in_table_order(p.get("output", ThumbnailParams.output), OUTPUT_TYPES),
     }
+    if p.get("treatment") is not None:
+        shared["treatment"] = TreatmentParams.from_value(p["treatment"]).to_dict()
     return [JobSpec("thumbnail", brief.title, {"segments": [segment], **shared}) for segment in segments]
 
 
@@ -166,6 +173,7 @@ def _thumbnail_params(params: Mapping[str, Any]) -> ThumbnailParams:
         top_k=params["top_k"],
         title_text=params["title_text"],
         output=tuple(params["output"]),
+        treatment=TreatmentParams.from_value(params.get("treatment")),
     )
 
 
@@ -177,6 +185,29 @@ THUMBNAIL = BriefKind(
         # the generator's own rule (printable, <= MAX_TITLE_CHARS), so a brief that passes renders
         "title_text": {"type": "string", "maxLength": MAX_TITLE_CHARS, "x-printable-line": True},
         "output": _names("output type", OUTPUT_TYPES),
+        "treatment": {
+            "oneOf": [
+                {"enum": list(TREATMENTS)},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"enum": list(TREATMENTS)},
+                        "engine": {"enum": list(ENGINES)},
+                        "seed": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+                        "steps": {"type": "integer", "minimum": 1, "maximum": MAX_STEPS},
+                        "strength": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                        "guidance": {"type": "number", "minimum": 0, "maximum": 30},
+                        "work_side": {"type": "integer", "minimum": 64, "maximum": 2048},
+                        "prompt": {"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_CHARS, "x-printable-line": True},
+                        "negative_prompt": {"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_CHARS, "x-printable-line": True},
+                        "regions": {"type": "array", "maxItems": 16, "items": {
+                            "type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number", "minimum": 0, "maximum": 1}}},
+                    },
+                },
+            ]
+        },
     },
     fan_out=_fan_out_thumbnails,
     to_params=_thumbnail_params,

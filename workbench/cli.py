@@ -162,13 +162,29 @@ def thumbnails(
     top_k: Annotated[int, typer.Option("--top-k", help="Variants per segment and format.")] = 3,
     text: Annotated[Optional[str], typer.Option("--text", help="Title text treatment to draw.")] = None,
     webp: Annotated[bool, typer.Option(help="Also write WebP.")] = False,
+    treatment: Annotated[Optional[str], typer.Option(help="outpaint (extend to the format instead of cropping), restyle (per-segment look) or clean (remove text/logos).")] = None,
+    engine: Annotated[str, typer.Option(help="auto (the model when WORKBENCH_DIFFUSION_MODEL is set), model or classical.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed of the model treatment.")] = 0,
+    steps: Annotated[Optional[int], typer.Option(help="Denoising steps (default WORKBENCH_DIFFUSION_STEPS).")] = None,
+    strength: Annotated[Optional[float], typer.Option(help="How far a model treatment may move from the frame, 0-1.")] = None,
+    prompt: Annotated[Optional[str], typer.Option(help="Prompt instead of the segment's template.")] = None,
+    negative_prompt: Annotated[Optional[str], typer.Option("--negative-prompt", help="Negative prompt instead of the default.")] = None,
+    region: Annotated[Optional[list[str]], typer.Option(help="Clean-up region x,y,w,h in 0-1 of the frame (repeatable; default: detect text).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Personalized thumbnails per audience segment, cropped for every placement, C2PA-signed."""
+    from generators.diffusion.treatments import TreatmentParams
     from generators.thumbnails.generator import ThumbnailParams
     from workbench import workflow
 
     kwargs: dict[str, Any] = {"top_k": top_k, "title_text": text, "output": ("jpeg", "webp") if webp else ("jpeg",)}
+    if treatment:
+        try:
+            regions = tuple(_region(r) for r in region or ())
+        except WorkbenchError as exc:
+            _fail(exc, as_json)
+        kwargs["treatment"] = TreatmentParams(treatment, engine, seed, steps, strength=strength, prompt=prompt,  # type: ignore[arg-type]
+                                              negative_prompt=negative_prompt, regions=regions)
     if segments:
         kwargs["segments"] = tuple(s.strip() for s in segments.split(",") if s.strip())
     if formats:
@@ -188,6 +204,94 @@ def thumbnails(
     console.print(table)
     new = sum(not v.reused for v in result.variants)
     console.print(f"{len(result.variants)} signed variants ({new} new) for {result.title_name!r} in {result.seconds:.2f}s")
+
+
+def _region(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise WorkbenchError(f"region {text!r}: give x,y,w,h as four numbers from 0 to 1")
+    return values  # type: ignore[return-value]
+
+
+@app.command()
+def rights(
+    title: str,
+    ai_treatments: Annotated[Optional[str], typer.Option("--ai-treatments", help="allowed or denied: may diffusion models treat this title's frames?")] = None,
+    markets: Annotated[Optional[str], typer.Option(help="Comma-separated markets the clearance covers (ISO 3166 codes, WW for worldwide).")] = None,
+    note: Annotated[Optional[str], typer.Option(help="Where the clearance comes from (contract, ticket).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show or set a title's rights record (talent-likeness and licence clearances for AI treatments)."""
+    from workbench import rights as rights_mod
+
+    try:
+        if ai_treatments is None:
+            if markets is not None or note is not None:
+                raise WorkbenchError("--markets and --note go with --ai-treatments")
+            record = rights_mod.get_rights(title)
+        else:
+            record = rights_mod.set_rights(title, ai_treatments, (markets or "").split(","), note, actor=_user())
+    except WorkbenchError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(record.to_dict())
+        return
+    where = ", ".join(record.markets) or "all markets"
+    origin = "" if record.source == "record" else " (no record: the default)"
+    console.print(f"{title}: AI treatments {record.ai_treatments} in {where}{origin}")
+
+
+def _user() -> str:
+    return os.environ.get("WORKBENCH_USER") or os.environ.get("USER") or "cli"
+
+
+diffusion_app = typer.Typer(no_args_is_help=True, help="The diffusion model of this machine's GPU workers.")
+app.add_typer(diffusion_app, name="diffusion")
+
+
+@diffusion_app.command("info")
+def diffusion_info(as_json: JsonOpt = False) -> None:
+    """Load the configured model (WORKBENCH_DIFFUSION_MODEL) and show model, device, dtype and memory."""
+    from generators.diffusion.backend import get_backend
+    from workbench.settings import get_settings
+
+    settings = get_settings()
+    if not settings.diffusion_model:
+        info = {"model": None, "note": "no model configured: treatments run classically (set WORKBENCH_DIFFUSION_MODEL)"}
+        if as_json:
+            _emit_json(info)
+        else:
+            console.print(info["note"])
+        return
+    try:
+        backend = get_backend(settings)
+    except WorkbenchError as exc:
+        _fail(exc, as_json)
+    data = {**backend.info.to_dict(), "memory": backend.memory(), "batch": backend.batch, "steps": backend.default_steps}
+    if as_json:
+        _emit_json(data)
+        return
+    table = Table("setting", "value")
+    for key, value in data.items():
+        table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
+    console.print(table)
+
+
+@diffusion_app.command("tiny")
+def diffusion_tiny(dest: Path, seed: int = 0, as_json: JsonOpt = False) -> None:
+    """Write a tiny random-weight model (diffusers format) to DEST, for smoke tests without a real model."""
+    from generators.diffusion.tiny import build_tiny_model
+
+    if dest.exists() and any(dest.iterdir()):
+        _fail(WorkbenchError(f"{dest} exists and is not empty"), as_json)
+    path = build_tiny_model(dest, seed)
+    if as_json:
+        _emit_json({"model": str(path)})
+    else:
+        console.print(f"tiny model written to {path}: WORKBENCH_DIFFUSION_MODEL={path}")
 
 
 @app.command()
@@ -251,6 +355,7 @@ def worker(
         _fail(WorkbenchError(f"unknown queue(s) {', '.join(sorted(unknown)) or '(none)'}; use cpu, gpu or cpu,gpu"), False)
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
+    os.environ["WORKBENCH_WORKER_QUEUES"] = ",".join(wanted)
     settings = get_settings()
     AssetStore(settings.store_dir).sweep_temp(older_than_s=0, dead_writers_only=True)
     from workers.app import make_app

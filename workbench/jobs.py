@@ -33,7 +33,7 @@ from workbench.catalog.models import Job
 from workbench.errors import InvalidInput, NotFound, WorkbenchError
 from workbench.settings import Settings, get_settings
 
-JOB_KINDS_ON_GPU: set[str] = set()  # kinds whose generator runs a model (diffusion, issue 5)
+JOB_KINDS_ON_GPU: set[str] = set()  # kinds whose generator always runs a model
 FINISHED = ("succeeded", "failed", "cancelled")
 
 
@@ -61,9 +61,14 @@ class JobView:
     started_at: str | None
     finished_at: str | None
 
-    @property
-    def queue(self) -> str:
-        return "gpu" if self.kind in JOB_KINDS_ON_GPU else "cpu"
+    def queue(self, settings: Settings) -> str:
+        """"gpu" for work a model does: a model kind, or a treatment whose engine is the model here."""
+        if self.kind in JOB_KINDS_ON_GPU:
+            return "gpu"
+        treatment = self.params.get("treatment")
+        if isinstance(treatment, dict) and treatment.get("engine", "auto") != "classical" and settings.diffusion_model:
+            return "gpu"
+        return "cpu"
 
 
 def _view(job: Job) -> JobView:
@@ -213,8 +218,24 @@ def run_job(job_id: int, *, settings: Settings | None = None,
                 if report:
                     report(fraction)
 
+            last_write = [0.0]
+
+            def on_step(done: int, total: int) -> None:
+                """Each denoising step: stop at once when cancelled (one cheap read), report
+                progress at most twice a second."""
+                if cancelled.is_set() or _state(job_id, settings) == "cancelled":
+                    cancelled.set()
+                    raise JobCancelled(f"job {job_id} cancelled")
+                now = time.monotonic()
+                if now - last_write[0] >= 0.5 or done == total:
+                    last_write[0] = now
+                    fraction = 0.5 + 0.5 * done / max(1, total)
+                    _set_progress(job_id, fraction, settings)
+                    if report:
+                        report(fraction)
+
             _inject_fault(job)
-            result = _execute(job, progress, settings)
+            result = _execute(job, progress, on_step, settings)
             if cancelled.is_set():
                 raise JobCancelled(f"job {job_id} cancelled")
     except JobCancelled:
@@ -322,14 +343,19 @@ def _retry_or_fail(job_id: int, error: str, settings: Settings) -> RunOutcome:
         return RunOutcome("retry", retry_in=float(2 ** job.retries), error=error)
 
 
-def _execute(job: JobView, progress, settings: Settings) -> dict[str, Any]:
+def _state(job_id: int, settings: Settings) -> str | None:
+    with open_catalog(settings).session() as session:
+        return session.scalar(sa.select(Job.state).where(Job.id == job_id))
+
+
+def _execute(job: JobView, progress, on_step, settings: Settings) -> dict[str, Any]:
     from generators.thumbnails.generator import ThumbnailParams
     from workbench import workflow
 
     if job.kind == "thumbnail":
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in job.params.items()}
+        params = ThumbnailParams.from_dict(job.params)
         workflow.analyze_title(job.title_id, progress=progress, settings=settings)
-        done = workflow.generate_thumbnails(job.title_id, ThumbnailParams(**params), settings=settings)
+        done = workflow.generate_thumbnails(job.title_id, params, on_step=on_step, settings=settings)
         return {"variants": [v.variant_id for v in done.variants], "new": sum(not v.reused for v in done.variants)}
     raise InvalidInput(f"no runner for job kind {job.kind!r}")
 

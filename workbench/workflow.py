@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generators.base import GeneratedFile, get_generator
+from generators.diffusion.backend import StepCallback, get_backend
 from generators.thumbnails.generator import ThumbnailParams
 from provenance import Ingredient, ManifestSpec, VerifyReport, load_identity, sign_file, verify_with_settings
 from workbench.analysis.pipeline import AnalysisParams, Progress, analyze
@@ -23,6 +24,7 @@ from workbench.catalog import open_catalog, repo
 from workbench.errors import InvalidInput
 from workbench.media.probe import MediaInfo, probe
 from workbench.names import check_title_name, safe_filename
+from workbench.rights import get_rights, require_model_treatments
 from workbench.settings import Settings, get_settings
 from workbench.store import AssetStore
 
@@ -166,14 +168,40 @@ def _analysis_lock(settings: Settings, sha: str, key: str):
 # -- thumbnails ---------------------------------------------------------------------------------
 
 
+def resolve_engine(params: ThumbnailParams, settings: Settings) -> str | None:
+    """Which engine a treatment runs on here: "model", "classical", or None (no treatment)."""
+    treatment = params.treatment
+    if treatment is None:
+        return None
+    if treatment.engine == "classical":
+        return "classical"
+    if treatment.engine == "model" and not settings.diffusion_model:
+        raise InvalidInput("engine=model asked for, but no diffusion model is configured (set WORKBENCH_DIFFUSION_MODEL)")
+    return "model" if settings.diffusion_model else "classical"
+
+
 def generate_thumbnails(ref: str | int, params: ThumbnailParams | None = None, *, progress: Progress | None = None,
-                        settings: Settings | None = None) -> ThumbnailsResult:
+                        on_step: StepCallback | None = None, settings: Settings | None = None) -> ThumbnailsResult:
+    """Thumbnails for a title. With a treatment whose engine resolves to the model, the title's
+    rights must clear AI treatments (else RightsDenied, after an audit event) and the process's
+    diffusion backend runs it; ``on_step`` hears each denoising step and may raise to stop."""
     settings = settings or get_settings()
     started = time.perf_counter()
     generator = get_generator("thumbnail")
-    analyzed = analyze_title(ref, progress=progress, settings=settings)
     params = params or ThumbnailParams()
-    params = ThumbnailParams(**{**params.__dict__, "title_name": params.title_name or analyzed.title_name})
+    if params.treatment is not None:
+        params.treatment.check()  # before any analysis or model work
+    engine = resolve_engine(params, settings)
+    backend = None
+    if engine is not None:
+        if engine == "model":
+            rights = require_model_treatments(ref, params.treatment.name, actor=_actor(), settings=settings)
+            backend = get_backend(settings)
+        else:
+            rights = get_rights(ref, settings=settings)
+        params = replace(params, rights=rights.to_dict())
+    analyzed = analyze_title(ref, progress=progress, settings=settings)
+    params = replace(params, title_name=params.title_name or analyzed.title_name)
     # 1. check inputs before rendering anything
     generator.check_inputs(analyzed.analysis, params)
     catalog = open_catalog(settings)
@@ -187,7 +215,7 @@ def generate_thumbnails(ref: str | int, params: ThumbnailParams | None = None, *
     with tempfile.TemporaryDirectory(prefix="render-", dir=_scratch(settings)) as tmp:
         # 2. render
         t_render = time.perf_counter()
-        files = generator.generate(analyzed.analysis, source, params, Path(tmp))
+        files = generator.generate(analyzed.analysis, source, params, Path(tmp), backend=backend, on_step=on_step)
         render_ms = (time.perf_counter() - t_render) * 1000 / max(1, len(files))
         # 3. what this exact recipe already made is reused, not made again
         reused, fresh = _split_reused(files, analyzed, settings, store)

@@ -7,7 +7,7 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 
 from workbench.settings import Settings, get_settings
 from workers.config import celery_config
@@ -56,3 +56,30 @@ def load_models(**_kwargs) -> None:
 
     get_face_detector()
     log.info("event=worker_process_ready pid=%d", os.getpid())
+
+
+def serves_gpu() -> bool:
+    return "gpu" in os.environ.get("WORKBENCH_WORKER_QUEUES", "").split(",")
+
+
+@worker_ready.connect
+def load_diffusion(**_kwargs) -> None:
+    """A GPU worker (solo pool: this process runs the jobs) loads its diffusion model once, when
+    it is ready and before it takes its first job. A bad model setting is logged with its reason
+    here, and each job that needs the model fails with the same one-line reason."""
+    if not serves_gpu():
+        return
+    settings = get_settings()
+    if not settings.diffusion_model:
+        log.info("event=diffusion_not_configured note=treatments run classically")
+        return
+    from generators.diffusion.backend import get_backend
+    from workbench.errors import WorkbenchError
+
+    try:
+        backend = get_backend(settings)
+    except WorkbenchError as exc:
+        log.warning("event=diffusion_unavailable reason=%s", exc)
+        return
+    log.info("event=diffusion_ready model=%s device=%s dtype=%s pid=%d", backend.info.id, backend.info.device,
+             backend.info.dtype, os.getpid())

@@ -27,7 +27,7 @@ def _app(settings: Settings | None = None):
 
 
 def enqueue(job: jobs.JobView, settings: Settings) -> None:
-    task = "workbench.run_model_job" if job.queue == "gpu" else "workbench.run_job"
+    task = "workbench.run_model_job" if job.queue(settings) == "gpu" else "workbench.run_job"
     result = _app(settings).send_task(task, args=[job.id])
     jobs.mark_submitted(job.id, result.id, settings=settings)
 

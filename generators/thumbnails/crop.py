@@ -18,6 +18,7 @@ When the window is smaller than the target size the resize upscales (Lanczos): `
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -148,6 +149,31 @@ def _place(
 
 def _contains(window: PixelBox, box: PixelBox) -> bool:
     return box[0] >= window[0] and box[1] >= window[1] and box[2] <= window[2] and box[3] <= window[3]
+
+
+CROP_SHIFTS: tuple[str, ...] = ("left", "right", "up", "down")
+SHIFT_SHARE = 0.5  # of the room the window has on that side
+
+
+def shift_crop(plan: CropPlan, direction: str | None, faces: Sequence[Face] = ()) -> CropPlan:
+    """The same window moved towards one side by half the room it has there (a reviewer's
+    "another crop"); unchanged when there is no room or no direction."""
+    if direction is None:
+        return plan
+    if direction not in CROP_SHIFTS:
+        raise ValueError(f"unknown crop shift {direction!r}; known: {', '.join(CROP_SHIFTS)}")
+    x, y = plan.x, plan.y
+    if direction == "left":
+        x = plan.x - round(plan.x * SHIFT_SHARE)
+    elif direction == "right":
+        x = plan.x + round((plan.frame_width - plan.width - plan.x) * SHIFT_SHARE)
+    elif direction == "up":
+        y = plan.y - round(plan.y * SHIFT_SHARE)
+    else:
+        y = plan.y + round((plan.frame_height - plan.height - plan.y) * SHIFT_SHARE)
+    window = (x, y, x + plan.width, y + plan.height)
+    kept = sum(1 for f in faces if _contains(window, _to_pixels(f.box, plan.frame_width, plan.frame_height)))
+    return dataclasses.replace(plan, x=x, y=y, faces_kept=kept if faces else plan.faces_kept)
 
 
 def plan_crop(

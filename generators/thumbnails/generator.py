@@ -23,7 +23,9 @@ import numpy as np
 from PIL import Image
 
 from generators.base import GeneratedFile, Recipe, SourceFrame, register
-from generators.thumbnails.crop import FORMATS, CropPlan, plan_crop
+from generators.diffusion.backend import DiffusionBackend, StepCallback
+from generators.diffusion.treatments import Prepared, TreatmentParams, finish, prepare
+from generators.thumbnails.crop import CROP_SHIFTS, FORMATS, CropPlan, plan_crop, shift_crop
 from generators.thumbnails.render import (
     OUTPUT_TYPES,
     OutputType,
@@ -60,6 +62,27 @@ class ThumbnailParams:
     title_text: str | None = None  # drawn on every thumbnail when given
     output: tuple[OutputType, ...] = ("jpeg",)
     title_name: str = ""  # the title's name, recorded in the recipe (never drawn)
+    treatment: TreatmentParams | None = None  # outpaint / restyle / clean-up instead of a plain crop
+    exclude_frames: tuple[int, ...] = ()  # frames not to pick (regenerate: "another frame")
+    only_rank: int | None = None  # render just this pick of each segment (regenerate one slot)
+    crop_shift: str | None = None  # "left" / "right" / "up" / "down": move the crop window (regenerate)
+    rights: dict[str, Any] | None = None  # the title's rights state, recorded in the recipe
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ThumbnailParams:
+        """From a job's JSON parameters (lists become tuples, the treatment its dataclass)."""
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise InvalidInput(f"unknown thumbnail parameter(s): {', '.join(sorted(unknown))}")
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        if "treatment" in values:
+            values["treatment"] = TreatmentParams.from_value(data["treatment"])
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
+        out["treatment"] = self.treatment.to_dict() if self.treatment else None
+        return out
 
 
 @dataclass(frozen=True)
@@ -69,13 +92,20 @@ class ThumbnailPlan:
     picks: dict[str, list[Scored]]
     rejected: list[Rejected]
     eligible: int
+    only_rank: int | None = None
+
+    def ranked(self) -> dict[str, list[tuple[int, Scored]]]:
+        """(rank, pick) per segment: all picks, or just ``only_rank``."""
+        return {seg: [(r, s) for r, s in enumerate(p, 1) if self.only_rank in (None, r)] for seg, p in self.picks.items()}
 
 
 @dataclass(frozen=True)
 class _Render:
-    plan: CropPlan
+    plan: CropPlan | None  # None: outpainted (the whole frame is kept)
     rendered: RenderedThumbnail
     data: dict[str, bytes]  # output type -> encoded file
+    treatment: dict[str, Any] | None = None  # what the treatment did (recipe details)
+    model_used: bool = False
 
 
 def _worker_count() -> int:
@@ -105,19 +135,32 @@ class ThumbnailGenerator:
                 raise InvalidInput(f"title_text must be one printable line of at most {MAX_TITLE_CHARS} characters")
         if not eligible_keyframes(analysis):
             raise InvalidInput("no usable keyframes (all black/blurred/transition)")
+        if params.only_rank is not None and (not isinstance(params.only_rank, int) or not 1 <= params.only_rank <= params.top_k):
+            raise InvalidInput(f"only_rank must be from 1 to top_k ({params.top_k}), got {params.only_rank!r}")
+        if params.crop_shift not in (None, *CROP_SHIFTS):
+            raise InvalidInput(f"crop_shift must be one of {', '.join(CROP_SHIFTS)}, got {params.crop_shift!r}")
+        if params.treatment is not None:
+            if not isinstance(params.treatment, TreatmentParams):
+                raise InvalidInput("treatment must be TreatmentParams")
+            params.treatment.check()
 
     def plan(self, analysis: Analysis, params: ThumbnailParams) -> ThumbnailPlan:
         """Score and pick without rendering (cheap: for previews and explanations)."""
         self.check_inputs(analysis, params)
+        excluded = set(params.exclude_frames)
         picks = {
-            segment: select_top_k(score_keyframes_for_segment(analysis, segment), params.top_k)
+            segment: select_top_k([s for s in score_keyframes_for_segment(analysis, segment) if s.frame not in excluded], params.top_k)
             for segment in dict.fromkeys(params.segments)
         }
-        return ThumbnailPlan(picks, rejected_keyframes(analysis), len(eligible_keyframes(analysis)))
+
+        return ThumbnailPlan(picks, rejected_keyframes(analysis), len(eligible_keyframes(analysis)), params.only_rank)
 
     def generate(
-        self, analysis: Analysis, source_path: Path, params: ThumbnailParams, out_dir: Path
+        self, analysis: Analysis, source_path: Path, params: ThumbnailParams, out_dir: Path,
+        *, backend: DiffusionBackend | None = None, on_step: StepCallback | None = None,
     ) -> list[GeneratedFile]:
+        """Render the picks. With a treatment, ``backend`` is the diffusion model to use (None:
+        the classical path); ``on_step`` hears each denoising step and may raise to stop."""
         # 1. check inputs, score and pick per segment
         started = time.perf_counter()
         plan = self.plan(analysis, params)
@@ -130,7 +173,8 @@ class ThumbnailGenerator:
         outputs = tuple(dict.fromkeys(params.output))
 
         # 2. decode every picked frame once, at full size
-        keyframes: dict[int, Keyframe] = {s.frame: s.keyframe for picks in plan.picks.values() for s in picks}
+        ranked = plan.ranked()
+        keyframes: dict[int, Keyframe] = {s.frame: s.keyframe for picks in ranked.values() for _, s in picks}
         try:
             arrays = read_frames_rgb(source_path, [(kf.frame, kf.pts) for kf in keyframes.values()])
         except (OSError, av.FFmpegError) as e:
@@ -146,33 +190,66 @@ class ThumbnailGenerator:
             kf, image = keyframes[frame], images[frame]
             target_w, target_h = FORMATS[format_name]
             crop = plan_crop(image.width, image.height, target_w, target_h, kf.faces, kf.features.saliency_box)
+            crop = shift_crop(crop, params.crop_shift, kf.faces)
             rendered = render_thumbnail(image, crop, kf.faces, params.title_text)
             return _Render(crop, rendered, {output: encode(rendered.image, output) for output in outputs})
 
+        treatment = params.treatment
+        use_model = False
+        if treatment is not None:
+            if treatment.engine == "model" and backend is None:
+                raise InvalidInput("the model engine was asked for but no diffusion model is loaded (WORKBENCH_DIFFUSION_MODEL)")
+            use_model = backend is not None and treatment.engine != "classical"
+
+        def finish_one(prepared: Prepared) -> _Render:
+            treated = finish(prepared, backend.info if (use_model and backend is not None) else None)
+            tw, th = prepared.target
+            identity = CropPlan(0, 0, tw, th, tw, th, tw, th, 0, 0, "centre")
+            rendered = render_thumbnail(treated.image, identity, treated.faces_out, params.title_text)
+            rendered = RenderedThumbnail(rendered.image, treated.actions + rendered.actions, rendered.title)
+            return _Render(prepared.plan, rendered, {output: encode(rendered.image, output) for output in outputs},
+                           treated.details, treated.model_used)
+
+        backend_steps = backend.default_steps if backend is not None else 25
         with ThreadPoolExecutor(max_workers=_worker_count()) as pool:
             # PNGs are the longest jobs (~150 ms for a 1080p frame): start them first so that none
             # is left running alone at the end
             png_jobs = {f: pool.submit(source_frame, f) for f in keyframes}
-            render_jobs = {(f, fmt): pool.submit(render, f, fmt) for f in keyframes for fmt in formats}
-            renders = {key: job.result() for key, job in render_jobs.items()}
+            if treatment is None:
+                render_jobs = {(f, fmt): pool.submit(render, f, fmt) for f in keyframes for fmt in formats}
+                renders = {key: job.result() for key, job in render_jobs.items()}
+            else:
+                # a segment-specific look makes each (segment, frame, format) its own render
+                prepared = {(seg, s.frame, fmt): pool.submit(prepare, arrays[s.frame], s.keyframe.faces, s.keyframe.features.saliency_box,
+                                                              FORMATS[fmt], treatment, seg, use_model, backend_steps, params.crop_shift)
+                            for seg, p in ranked.items() for _, s in p for fmt in formats}
+                prepared = {k: job.result() for k, job in prepared.items()}
+                wanted = [p for p in prepared.values() if p.request is not None]
+                if wanted:
+                    results = backend.run([p.request for p in wanted], on_step=on_step)
+                    for p, image in zip(wanted, results):
+                        p.result = image
+                finish_jobs = {k: pool.submit(finish_one, p) for k, p in prepared.items()}
+                renders = {k: job.result() for k, job in finish_jobs.items()}
             sources = {f: job.result() for f, job in png_jobs.items()}
         render_done = time.perf_counter()
 
         # 4. write one file per segment x rank x format x output, each with its recipe
         files = []
-        for segment, picks in plan.picks.items():
-            for rank, scored in enumerate(picks, start=1):
+        for segment, picks in ranked.items():
+            for rank, scored in picks:
                 for format_name in formats:
-                    r = renders[(scored.frame, format_name)]
+                    r = renders[(scored.frame, format_name) if treatment is None else (segment, scored.frame, format_name)]
                     for output in outputs:
-                        name = variant_filename(segment, format_name, rank, scored.frame, output)
+                        suffix = None if treatment is None else f"{treatment.name}_{'ai' if r.model_used else 'classic'}"
+                        name = variant_filename(segment, format_name, rank, scored.frame, output, suffix)
                         files.append(
                             GeneratedFile(
                                 path=write_thumbnail(r.data[output], out_dir, name),
                                 kind=self.kind,
                                 mime=OUTPUT_TYPES[output][1],
-                                width=r.plan.target_width,
-                                height=r.plan.target_height,
+                                width=r.rendered.image.width,
+                                height=r.rendered.image.height,
                                 recipe=self._recipe(analysis, params, plan, segment, format_name, output, rank, scored, r),
                                 actions=r.rendered.actions,
                                 source_frame=sources[scored.frame],
@@ -215,10 +292,10 @@ class ThumbnailGenerator:
             "shot": kf.shot,
             "rank": rank,
             "score": scored.breakdown.to_dict(),
-            "crop": r.plan.to_dict(),
-            "faces_kept": r.plan.faces_kept,
-            "faces_total": r.plan.faces_total,
-            "upscaled": r.plan.upscaled,
+            "crop": None if r.plan is None else r.plan.to_dict(),
+            "faces_kept": len(kf.faces) if r.plan is None else r.plan.faces_kept,  # outpaint keeps the whole frame
+            "faces_total": len(kf.faces) if r.plan is None else r.plan.faces_total,
+            "upscaled": False if r.plan is None else r.plan.upscaled,
             "title": None if r.rendered.title is None else r.rendered.title.to_dict(),
             "selection": {
                 "method": "mmr",
@@ -227,7 +304,19 @@ class ThumbnailGenerator:
                 "rejected_keyframes": len(plan.rejected),
             },
         }
-        return Recipe(self.kind, self.version, parameters, analysis.source_sha256, details)
+        if params.exclude_frames:
+            parameters["exclude_frames"] = list(params.exclude_frames)
+        if params.crop_shift:
+            parameters["crop_shift"] = params.crop_shift
+        model = None
+        if params.treatment is not None:
+            parameters["treatment"] = params.treatment.to_dict()
+            details["treatment"] = r.treatment
+            details["rights"] = params.rights
+            if r.model_used:
+                model = dict(r.treatment.get("model_info") or {})
+        return Recipe(self.kind, self.version, parameters, analysis.source_sha256, details,
+                      seed=params.treatment.seed if model else None, model=model or None)
 
 
 def _check_names(what: str, given: tuple[str, ...], known: tuple[str, ...]) -> None:

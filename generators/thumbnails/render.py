@@ -82,11 +82,14 @@ class RenderedThumbnail:
     title: TitlePlacement | None
 
 
-def variant_filename(segment: str, format_name: str, rank: int, frame: int, output: OutputType) -> str:
-    """``<segment>_<format>_r<rank>_f<frame>.<ext>``; refuses anything that is not a plain name."""
-    if not _SAFE_NAME.match(segment) or not _SAFE_NAME.match(format_name):
-        raise ValueError(f"unsafe name parts: segment={segment!r} format={format_name!r}")
-    return f"{segment}_{format_name}_r{int(rank)}_f{int(frame)}{OUTPUT_TYPES[output][0]}"
+def variant_filename(segment: str, format_name: str, rank: int, frame: int, output: OutputType, suffix: str | None = None) -> str:
+    """``<segment>_<format>_r<rank>_f<frame>[_<suffix>].<ext>`` (the suffix names a treatment and
+    its engine); refuses anything that is not a plain name."""
+    parts = [segment, format_name, *(suffix.split("_") if suffix else [])]
+    if not all(_SAFE_NAME.match(p) for p in parts):
+        raise ValueError(f"unsafe name parts: segment={segment!r} format={format_name!r} suffix={suffix!r}")
+    tail = f"_{suffix}" if suffix else ""
+    return f"{segment}_{format_name}_r{int(rank)}_f{int(frame)}{tail}{OUTPUT_TYPES[output][0]}"
 
 
 @lru_cache(maxsize=1)
