@@ -222,10 +222,13 @@ def rights(
     ai_treatments: Annotated[Optional[str], typer.Option("--ai-treatments", help="allowed or denied: may diffusion models treat this title's frames?")] = None,
     markets: Annotated[Optional[str], typer.Option(help="Comma-separated markets the clearance covers (ISO 3166 codes, WW for worldwide).")] = None,
     note: Annotated[Optional[str], typer.Option(help="Where the clearance comes from (contract, ticket).")] = None,
+    as_user: Annotated[Optional[str], typer.Option("--as", help="Act as this user (an admin); default: your own account.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show or set a title's rights record (talent-likeness and licence clearances for AI treatments)."""
     from workbench import rights as rights_mod
+    from workbench.access import require
+    from workbench.users import resolve_cli_actor
 
     try:
         if ai_treatments is None:
@@ -233,7 +236,9 @@ def rights(
                 raise WorkbenchError("--markets and --note go with --ai-treatments")
             record = rights_mod.get_rights(title)
         else:
-            record = rights_mod.set_rights(title, ai_treatments, (markets or "").split(","), note, actor=_user())
+            actor = require(resolve_cli_actor(as_user), "rights")
+            record = rights_mod.set_rights(title, ai_treatments, (markets or "").split(","), note, actor=actor.name,
+                                           role=actor.role)
     except WorkbenchError as exc:
         _fail(exc, as_json)
     if as_json:
@@ -242,10 +247,6 @@ def rights(
     where = ", ".join(record.markets) or "all markets"
     origin = "" if record.source == "record" else " (no record: the default)"
     console.print(f"{title}: AI treatments {record.ai_treatments} in {where}{origin}")
-
-
-def _user() -> str:
-    return os.environ.get("WORKBENCH_USER") or os.environ.get("USER") or "cli"
 
 
 diffusion_app = typer.Typer(no_args_is_help=True, help="The diffusion model of this machine's GPU workers.")
@@ -464,3 +465,9 @@ def _job_action(action, job: int, as_json: bool) -> None:
     except WorkbenchError as exc:
         _fail(exc, as_json)
     _emit_json(view) if as_json else console.print(f"job {view.id}: {view.state}")
+
+
+# Review, users, decisions, audit and export commands (workbench/cli_review.py).
+from workbench.cli_review import register  # noqa: E402
+
+register(app)

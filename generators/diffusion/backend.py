@@ -272,8 +272,7 @@ class DiffusionBackend:
         source = resolve_model(model)  # all checks that need no weights come first
         device = choose_device(device)
         torch_dtype = choose_dtype(device, dtype)
-        import torch
-        from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
+        from diffusers import AutoPipelineForText2Image
 
         started = time.perf_counter()
         try:
@@ -285,10 +284,24 @@ class DiffusionBackend:
                 base = AutoPipelineForText2Image.from_pretrained(str(source.path or source.name), dtype=torch_dtype)
         except (OSError, ValueError, KeyError, RuntimeError) as e:
             raise InvalidInput(f"diffusion model {source.name}: could not load ({str(e).splitlines()[0][:300]})") from None
+        backend = cls.from_pipeline(base, source.name, weights_sha256(source, cache_dir), device=device,
+                                    compile=compile, batch=batch, steps=steps)
+        log.info("event=diffusion_loaded model=%s pipeline=%s device=%s dtype=%s load_s=%.2f",
+                 source.name, backend.info.pipeline, device, backend.info.dtype, time.perf_counter() - started)
+        return backend
+
+    @classmethod
+    def from_pipeline(cls, base, name: str, weights_hash: str, *, device: str, compile: bool = False, batch: int = 4,
+                      steps: int = 25) -> DiffusionBackend:
+        """A backend over an already built text-to-image pipeline (moved to ``device``, with the
+        speed settings applied). ``load`` uses it; so do benchmarks with in-memory weights."""
+        import torch
+        from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
+
         cls_name = type(base).__name__
         family = SUPPORTED_PIPELINES.get(cls_name)
         if family is None:
-            raise InvalidInput(f"diffusion model {source.name}: pipeline {cls_name} is not supported")
+            raise InvalidInput(f"diffusion model {name}: pipeline {cls_name} is not supported")
         base.set_progress_bar_config(disable=True)
         base.to(device)
         channels_last = device.startswith("cuda")
@@ -302,14 +315,11 @@ class DiffusionBackend:
         pipes["inpaint"] = AutoPipelineForInpainting.from_pipe(base)
         for p in pipes.values():
             p.set_progress_bar_config(disable=True)
-        attention = _attention_name(base.unet)
         info = ModelInfo(
-            id=source.name, weights_sha256=weights_sha256(source, cache_dir), pipeline=cls_name, family=family,
-            scheduler=type(base.scheduler).__name__, device=device, dtype=str(torch_dtype).removeprefix("torch."),
-            attention=attention, compiled=compile, channels_last=channels_last,
+            id=name, weights_sha256=weights_hash, pipeline=cls_name, family=family,
+            scheduler=type(base.scheduler).__name__, device=device, dtype=str(base.unet.dtype).removeprefix("torch."),
+            attention=_attention_name(base.unet), compiled=compile, channels_last=channels_last,
         )
-        log.info("event=diffusion_loaded model=%s pipeline=%s device=%s dtype=%s load_s=%.2f",
-                 info.id, cls_name, device, info.dtype, time.perf_counter() - started)
         return cls(pipes, info, batch, steps)
 
     def run(self, requests: Sequence[DiffusionRequest], on_step: StepCallback | None = None) -> list[Image.Image]:

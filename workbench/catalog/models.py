@@ -344,6 +344,44 @@ class AuditEvent(AppendOnly, _EventColumns, Base):
     __tablename__ = "audit_events"
 
 
+# -- users and login sessions (review UI, see workbench/users.py) -------------------------------
+
+
+class User(Base):
+    """A local account of the review UI and the CLI's ``--as``. ``role`` is one of
+    :data:`workbench.access.ROLES` (an open set here, checked in code); ``password_hash`` is an
+    argon2id PHC string, never the password. Users are disabled, never deleted: their names stay
+    in the audit trail."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    role: Mapped[str] = mapped_column(sa.String(32))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"User(id={self.id}, name={self.name!r}, role={self.role}{', disabled' if self.disabled else ''})"
+
+
+class LoginSession(Base):
+    """A login: only the SHA-256 of its bearer token is stored, so a copy of the catalog does not
+    hand out live sessions. Ends at ``expires_at`` or when revoked (logout, user disabled)."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked: Mapped[bool] = mapped_column(default=False)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
 # -- append-only enforcement ------------------------------------------------------------------
 
 

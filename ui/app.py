@@ -1,0 +1,30 @@
+"""The review app's entry point: only a router. Each run resolves who is signed in, offers the
+pages that actor's role can use (hiding is for usability; the library enforces every call) and
+runs the chosen page. Start with ``workbench review`` or ``python -m streamlit run ui/app.py``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run ui/app.py` puts ui/ on sys.path, not the project root the packages live in.
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st
+
+from ui import components
+from ui.nav import logout, pages_for
+
+st.set_page_config(page_title="Creative Workbench review", layout="wide")
+
+actor = components.current_actor()
+if actor is None:
+    page = st.navigation([st.Page("views/login.py", title="Log in", url_path="login", default=True)], position="hidden")
+else:
+    with st.sidebar:
+        st.caption(f"Signed in as **{components.md(actor.name)}** · {components.md(actor.role)}")
+        st.button("Log out", key="logout", on_click=logout)
+    page = st.navigation(pages_for(actor))
+page.run()

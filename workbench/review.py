@@ -1,0 +1,641 @@
+"""Review: the queue, side-by-side compare, a variant's provenance, decisions, and the audit trail.
+
+Every decision goes through :func:`decide`, which checks the actor's permission, validates the
+whole batch before changing anything, and writes the status change, one :class:`ReviewEvent`
+and one :class:`AuditEvent` per variant in one transaction. Pages of the review UI and the CLI
+call these functions and hold no rules of their own.
+
+**Review states.** ``pending -> approved | rejected | changes_requested``. Reviewers (creative,
+localization, admin) decide pending variants. A decided variant keeps its decision: changing it
+(for instance withdrawing an approval) is for an admin, and is recorded like any decision.
+``changes_requested`` is answered by a new version of the slot, which starts as ``pending``.
+Reject and request-changes need a comment. Any version of a slot can be decided; export takes
+the newest approved version of each slot.
+
+Comments are stored exactly as given (the UI escapes them when it shows them); they may hold
+line breaks and tabs, not other control characters, and at most :data:`COMMENT_MAX` characters.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from provenance import VerifyReport, verify_with_settings
+from workbench.access import Actor, PermissionDenied, require
+from workbench.catalog import open_catalog, repo
+from workbench.catalog.models import (
+    REVIEW_STATUSES,
+    Asset,
+    AuditEvent,
+    ReviewEvent,
+    Title,
+    Variant,
+)
+from workbench.errors import InvalidInput, NotFound, WorkbenchError
+from workbench.settings import Settings, get_settings
+from workbench.store import AssetStore, sha256_file
+
+Decision = Literal["approve", "reject", "request_changes"]
+DECISIONS: tuple[str, ...] = get_args(Decision)
+DECISION_STATUS: dict[str, str] = {"approve": "approved", "reject": "rejected", "request_changes": "changes_requested"}
+COMMENT_REQUIRED = ("reject", "request_changes")
+COMMENT_MAX = 2000
+MAX_BATCH = 1000
+PER_PAGE_MAX = 500
+AUDIT_LIMIT_MAX = 100_000
+CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+class DecisionConflict(WorkbenchError):
+    """A variant changed (another reviewer decided it) between reading and deciding: reload."""
+
+
+# -- views ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariantRow:
+    """One variant as the review pages show it (plain values, no ORM objects)."""
+
+    id: int
+    title_id: int
+    title_name: str
+    kind: str
+    segment: str | None
+    locale: str | None
+    format: str | None  # the slot's format, e.g. "16x9.jpg.pick1"
+    slot_key: str
+    version: int
+    status: str
+    score: float | None
+    sha256: str
+    ext: str
+    mime: str
+    width: int | None
+    height: int | None
+    file_path: Path  # where the stored file lives (it may be missing or altered: see variant_detail)
+    created_at: str  # ISO 8601, UTC
+    recipe: dict[str, Any]
+    job_id: int | None
+
+    @property
+    def placement(self) -> str | None:
+        """The format without the output type and pick: ``"16x9"`` for ``"16x9.jpg.pick1"``."""
+        return self.format.split(".", 1)[0] if self.format else None
+
+    @property
+    def is_video(self) -> bool:
+        return self.mime.startswith("video/")
+
+
+@dataclass
+class VariantFilter:
+    title: str | None = None  # name or id
+    kind: str | None = None
+    segment: str | None = None
+    locale: str | None = None
+    status: str | None = None  # one of REVIEW_STATUSES
+    format: str | None = None  # a placement ("16x9") or a full slot format ("16x9.jpg.pick1")
+    version: Literal["latest", "all"] = "latest"  # latest: the newest version of each slot only
+    ids: list[int] | None = None
+
+
+@dataclass
+class Page:
+    items: list[VariantRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+@dataclass(frozen=True)
+class SlotGroup:
+    """Every version of one slot (title x kind x segment x locale x format), oldest first."""
+
+    slot_key: str
+    kind: str
+    segment: str | None
+    locale: str | None
+    format: str | None
+    versions: list[VariantRow]
+
+    @property
+    def latest(self) -> VariantRow:
+        return self.versions[-1]
+
+
+@dataclass(frozen=True)
+class ReviewEventView:
+    id: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    variant_id: int | None
+    title_id: int | None
+    comment: str | None
+    details: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class AuditView:
+    id: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    title_id: int | None
+    title_name: str | None
+    variant_id: int | None
+    comment: str | None
+    details: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ProvenanceView:
+    """A plain summary of a file's C2PA manifest for the provenance panel."""
+
+    state: str  # Trusted, Valid, Invalid, Unsigned, or Missing (the stored file is gone)
+    codes: list[str]
+    detail: str | None = None
+    signer: str | None = None
+    issuer: str | None = None
+    claim_generator: str | None = None
+    signed_at: str | None = None
+    actions: list[dict[str, Any]] = field(default_factory=list)  # action, description, digital_source_type, parameters
+    digital_source_types: list[str] = field(default_factory=list)  # empty: no AI claim
+    ingredients: list[dict[str, Any]] = field(default_factory=list)  # title, relationship, mime
+    training_mining: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VariantDetail:
+    row: VariantRow
+    report: VerifyReport | None  # None when the stored file is missing
+    provenance: ProvenanceView
+    file_intact: bool | None  # the stored file still has the catalog's sha256 (None: missing)
+    versions: list[VariantRow]
+    events: list[ReviewEventView]
+    explanation: dict[str, Any]
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+
+def _row_columns() -> tuple[Any, ...]:
+    return (
+        Variant.id, Variant.title_id, Title.name, Variant.kind, Variant.segment, Variant.locale, Variant.format,
+        Variant.slot_key, Variant.version, Variant.review_status, Variant.score, Asset.sha256, Asset.ext, Asset.mime,
+        Asset.width, Asset.height, Variant.created_at, Variant.recipe, Variant.job_id,
+    )
+
+
+def _rows_select() -> sa.Select:
+    return sa.select(*_row_columns()).join(Title, Title.id == Variant.title_id).join(Asset, Asset.id == Variant.asset_id)
+
+
+def _to_row(r: Sequence[Any], store: AssetStore) -> VariantRow:
+    (vid, title_id, title_name, kind, segment, locale, fmt, slot, version, status, score, sha, ext, mime,
+     width, height, created_at, recipe, job_id) = tuple(r)[:19]
+    return VariantRow(
+        id=vid, title_id=title_id, title_name=title_name, kind=kind, segment=segment, locale=locale, format=fmt,
+        slot_key=slot, version=version, status=status, score=score, sha256=sha, ext=ext, mime=mime, width=width,
+        height=height, file_path=store.path_for(sha, ext), created_at=created_at.isoformat(), recipe=recipe or {},
+        job_id=job_id,
+    )
+
+
+def _title_clause(session: Session, title: str | int) -> sa.ColumnElement[bool]:
+    """A WHERE clause for a title by name or id; NotFound when there is none."""
+    return Variant.title_id == repo.get_title(session, title).id
+
+
+def _latest_only() -> sa.ColumnElement[bool]:
+    newer = aliased(Variant)
+    newest = sa.select(sa.func.max(newer.version)).where(newer.slot_key == Variant.slot_key).scalar_subquery()
+    return Variant.version == newest
+
+
+def _filter_clauses(session: Session, f: VariantFilter) -> list[sa.ColumnElement[bool]]:
+    # 1. check the filter values themselves
+    if f.status is not None and f.status not in REVIEW_STATUSES:
+        raise InvalidInput(f"unknown status {f.status!r}; statuses: {', '.join(REVIEW_STATUSES)}")
+    if f.version not in ("latest", "all"):
+        raise InvalidInput(f"version must be 'latest' or 'all', got {f.version!r}")
+    if f.ids is not None and not all(isinstance(i, int) and not isinstance(i, bool) for i in f.ids):
+        raise InvalidInput("ids must be integers")
+    # 2. build the clauses
+    clauses: list[sa.ColumnElement[bool]] = []
+    if f.title not in (None, ""):
+        clauses.append(_title_clause(session, f.title))
+    for column, value in ((Variant.kind, f.kind), (Variant.segment, f.segment), (Variant.locale, f.locale),
+                          (Variant.review_status, f.status)):
+        if value not in (None, ""):
+            clauses.append(column == value)
+    if f.format:
+        clauses.append(sa.or_(Variant.format == f.format, Variant.format.startswith(f.format + ".", autoescape=True)))
+    if f.ids is not None:
+        clauses.append(Variant.id.in_(list(f.ids)))
+    if f.version == "latest":
+        clauses.append(_latest_only())
+    return clauses
+
+
+def query_variants(filters: VariantFilter | None = None, page: int = 1, per_page: int = 48, *,
+                   settings: Settings | None = None) -> Page:
+    """One page of variants matching ``filters``, newest first. Filtering, the total and the
+    page are done by the database in one query (a window count), so a page of a 2,000-variant
+    queue costs milliseconds. A page past the end is empty (its ``total`` still says how many)."""
+    settings = settings or get_settings()
+    filters = filters or VariantFilter()
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise InvalidInput(f"page must be a positive integer, got {page!r}")
+    if isinstance(per_page, bool) or not isinstance(per_page, int) or not 1 <= per_page <= PER_PAGE_MAX:
+        raise InvalidInput(f"per_page must be from 1 to {PER_PAGE_MAX}, got {per_page!r}")
+    store = AssetStore(settings.store_dir)
+    with open_catalog(settings).session() as session:
+        clauses = _filter_clauses(session, filters)
+        query = (
+            sa.select(*_row_columns(), sa.func.count().over().label("total"))
+            .join(Title, Title.id == Variant.title_id)
+            .join(Asset, Asset.id == Variant.asset_id)
+            .where(*clauses)
+            .order_by(Variant.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+        rows = session.execute(query).all()
+        if rows:
+            total = rows[0].total
+        else:  # past the last page (or nothing matches): count on its own
+            total = session.scalar(sa.select(sa.func.count()).select_from(Variant).where(*clauses)) or 0
+        return Page([_to_row(r, store) for r in rows], total, page, per_page)
+
+
+def filter_options(*, settings: Settings | None = None) -> dict[str, list[str]]:
+    """The values the queue's filters can take: titles, kinds, segments, locales, formats
+    (placements such as "16x9") and statuses."""
+    settings = settings or get_settings()
+    with open_catalog(settings).session() as session:
+        def distinct(column: Any) -> list[str]:
+            return sorted(v for v in session.scalars(sa.select(column).distinct()) if v is not None)
+
+        titles = list(session.scalars(sa.select(Title.name).where(Title.id.in_(sa.select(Variant.title_id))).order_by(Title.name)))
+        formats = sorted({f.split(".", 1)[0] for f in distinct(Variant.format)})
+        return {
+            "titles": titles,
+            "kinds": distinct(Variant.kind),
+            "segments": distinct(Variant.segment),
+            "locales": distinct(Variant.locale),
+            "formats": formats,
+            "statuses": list(REVIEW_STATUSES),
+        }
+
+
+def get_rows(ids: Iterable[int], *, settings: Settings | None = None) -> list[VariantRow]:
+    """Variants by id, in id order (missing ids are left out)."""
+    settings = settings or get_settings()
+    store = AssetStore(settings.store_dir)
+    with open_catalog(settings).session() as session:
+        rows = session.execute(_rows_select().where(Variant.id.in_(list(ids))).order_by(Variant.id)).all()
+    return [_to_row(r, store) for r in rows]
+
+
+def slot_versions(slot_key: str, *, settings: Settings | None = None) -> list[VariantRow]:
+    """Every version in a slot, oldest first."""
+    settings = settings or get_settings()
+    store = AssetStore(settings.store_dir)
+    with open_catalog(settings).session() as session:
+        rows = session.execute(_rows_select().where(Variant.slot_key == slot_key).order_by(Variant.version)).all()
+    return [_to_row(r, store) for r in rows]
+
+
+def slot_groups(title: str | int, kind: str = "thumbnail", segment: str | None = None, *, locale: str | None = None,
+                settings: Settings | None = None) -> list[SlotGroup]:
+    """The slots of a title's ``kind`` (for one segment/locale when given), each with all its
+    versions: what the compare page lays side by side. Ordered by segment, format, pick."""
+    settings = settings or get_settings()
+    store = AssetStore(settings.store_dir)
+    with open_catalog(settings).session() as session:
+        query = _rows_select().where(_title_clause(session, title), Variant.kind == kind)
+        if segment is not None:
+            query = query.where(Variant.segment == segment)
+        if locale is not None:
+            query = query.where(Variant.locale == locale)
+        rows = session.execute(query.order_by(Variant.slot_key, Variant.version)).all()
+    groups: dict[str, list[VariantRow]] = {}
+    for r in rows:
+        row = _to_row(r, store)
+        groups.setdefault(row.slot_key, []).append(row)
+    return [
+        SlotGroup(key, versions[0].kind, versions[0].segment, versions[0].locale, versions[0].format, versions)
+        for key, versions in sorted(groups.items(), key=lambda kv: (kv[1][0].segment or "", _format_order(kv[1][0].format)))
+    ]
+
+
+def _format_order(fmt: str | None) -> tuple[str, int, str]:
+    """``16x9.jpg.pick2`` sorts by placement, then pick number (2 before 10), then output type."""
+    if not fmt:
+        return ("", 0, "")
+    parts = fmt.split(".")
+    pick = next((int(p[4:]) for p in parts if p.startswith("pick") and p[4:].isdigit()), 0)
+    return (parts[0], pick, ".".join(parts[1:]))
+
+
+def compare_slot(slot_key: str, *, settings: Settings | None = None) -> list[tuple[VariantRow, dict[str, Any]]]:
+    """Every version of a slot with its explanation (:func:`explain`), oldest first."""
+    return [(row, explain(row)) for row in slot_versions(slot_key, settings=settings)]
+
+
+def explain(row: VariantRow) -> dict[str, Any]:
+    """Why this variant looks the way it does, from its recipe: the frame and its score
+    breakdown ("why this frame"), the crop and the treatment. Keys a generator did not record
+    are None; nothing here reads the file."""
+    recipe = row.recipe or {}
+    details = recipe.get("details") or {}
+    params = recipe.get("parameters") or {}
+    score = details.get("score") if isinstance(details.get("score"), dict) else {}
+    terms = sorted((t for t in score.get("terms", []) if isinstance(t, dict)),
+                   key=lambda t: abs(float(t.get("contribution") or 0.0)), reverse=True)
+    crop = details.get("crop") if isinstance(details.get("crop"), dict) else None
+    total = score.get("total", row.score)
+    frame, time_s, shot = details.get("frame"), details.get("time"), details.get("shot")
+
+    parts = []
+    if frame is not None:
+        when = f" at {float(time_s):.2f} s" if time_s is not None else ""
+        parts.append(f"frame {frame}{when}" + (f" (shot {shot})" if shot is not None else ""))
+    if details.get("rank") is not None:
+        parts.append(f"pick {details['rank']}" + (f" for {row.segment}" if row.segment else ""))
+    if total is not None:
+        parts.append(f"score {float(total):.3f}")
+    top = ", ".join(f"{t.get('feature')} {float(t.get('contribution') or 0.0):+.3f}" for t in terms[:3])
+
+    crop_text = None
+    if crop:
+        box, src = crop.get("box") or {}, crop.get("source_size") or [None, None]
+        crop_text = (
+            f"{box.get('width')}x{box.get('height')} window at ({box.get('x')}, {box.get('y')}) of "
+            f"{src[0]}x{src[1]}, {crop.get('strategy')}"
+        )
+        if crop.get("faces_total"):
+            crop_text += f", faces kept {crop.get('faces_kept')}/{crop.get('faces_total')}"
+        if crop.get("upscaled"):
+            crop_text += ", upscaled"
+    model = recipe.get("model")
+    return {
+        "summary": ", ".join(parts) or None,
+        "generator": " ".join(str(recipe[k]) for k in ("generator", "generator_version") if recipe.get(k)) or None,
+        "frame": frame,
+        "time": time_s,
+        "shot": shot,
+        "rank": details.get("rank"),
+        "segment": score.get("segment", row.segment),
+        "score": total,
+        "terms": terms,
+        "top_terms": top or None,
+        "crop": crop,
+        "crop_text": crop_text,
+        "treatment": {
+            "title_text": params.get("title_text"),
+            "title": details.get("title"),
+            "output": params.get("output"),
+            "model": model,  # None: only classical processing ran
+        },
+        "selection": details.get("selection"),
+        "seed": recipe.get("seed"),
+    }
+
+
+def review_events(variant_id: int, *, settings: Settings | None = None) -> list[ReviewEventView]:
+    """A variant's review history, oldest first."""
+    settings = settings or get_settings()
+    with open_catalog(settings).session() as session:
+        events = session.scalars(sa.select(ReviewEvent).where(ReviewEvent.variant_id == variant_id).order_by(ReviewEvent.id))
+        return [_event_view(e) for e in events]
+
+
+def _event_view(e: ReviewEvent) -> ReviewEventView:
+    return ReviewEventView(e.id, e.at.isoformat(), e.actor, e.role, e.action, e.variant_id, e.title_id, e.comment, e.details)
+
+
+def provenance_view(report: VerifyReport | None, missing_detail: str | None = None) -> ProvenanceView:
+    """The provenance panel's summary of a verification report (None: the file is missing)."""
+    if report is None:
+        return ProvenanceView(state="Missing", codes=[], detail=missing_detail or "the stored file is missing")
+    m = report.manifest
+    if m is None:
+        return ProvenanceView(state=report.state, codes=list(report.codes), detail=report.detail)
+    return ProvenanceView(
+        state=report.state,
+        codes=list(report.codes),
+        detail=report.detail,
+        signer=m.signer,
+        issuer=m.issuer,
+        claim_generator=m.claim_generator,
+        signed_at=m.signed_at,
+        actions=[{"action": a.action, "description": a.description, "digital_source_type": a.digital_source_type,
+                  "parameters": a.parameters, "ingredients": list(a.ingredients)} for a in m.actions],
+        digital_source_types=list(m.digital_source_types),
+        ingredients=[{"title": i.title, "relationship": i.relationship, "mime": i.mime} for i in m.ingredients],
+        training_mining=dict(m.training_mining),
+    )
+
+
+def variant_detail(variant_id: int, *, settings: Settings | None = None) -> VariantDetail:
+    """Everything the variant page shows: the row, its stored file's C2PA verification (read
+    now, not cached), whether the file still has the catalog's checksum, the slot's versions,
+    the review history and the explanation."""
+    settings = settings or get_settings()
+    rows = get_rows([variant_id], settings=settings)
+    if not rows:
+        raise NotFound(f"no variant {variant_id}")
+    row = rows[0]
+    report: VerifyReport | None = None
+    intact: bool | None = None
+    if row.file_path.is_file():
+        report = verify_with_settings(row.file_path, settings)
+        intact = sha256_file(row.file_path) == row.sha256
+    return VariantDetail(
+        row=row,
+        report=report,
+        provenance=provenance_view(report),
+        file_intact=intact,
+        versions=slot_versions(row.slot_key, settings=settings),
+        events=review_events(variant_id, settings=settings),
+        explanation=explain(row),
+    )
+
+
+# -- decisions --------------------------------------------------------------------------------
+
+
+def check_comment(comment: str | None, decision: str) -> str | None:
+    """A comment as it will be stored; InvalidInput when missing where required, too long, or
+    holding control characters other than line breaks and tabs."""
+    if comment is not None and not isinstance(comment, str):
+        raise InvalidInput("a comment must be text")
+    if decision in COMMENT_REQUIRED and (comment is None or not comment.strip()):
+        what = "reject" if decision == "reject" else "request changes"
+        raise InvalidInput(f"say why: a comment is required to {what}")
+    if comment is None or not comment.strip():
+        return None
+    if len(comment) > COMMENT_MAX:
+        raise InvalidInput(f"comment is {len(comment)} characters; at most {COMMENT_MAX}")
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in comment):
+        raise InvalidInput("comment contains control characters")
+    return comment
+
+
+def _check_ids(variant_ids: Sequence[int]) -> list[int]:
+    if isinstance(variant_ids, int):
+        variant_ids = [variant_ids]
+    ids = list(dict.fromkeys(variant_ids))  # keep order, drop repeats
+    if not ids:
+        raise InvalidInput("no variants chosen")
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise InvalidInput("variant ids must be integers")
+    if len(ids) > MAX_BATCH:
+        raise InvalidInput(f"{len(ids)} variants in one decision; at most {MAX_BATCH}")
+    return ids
+
+
+def decide(actor: Actor, variant_ids: Sequence[int], decision: str, comment: str | None = None, *,
+           settings: Settings | None = None) -> list[ReviewEventView]:
+    """Approve, reject or request changes on one or many variants, all or nothing.
+
+    Each variant gets its status change, one ReviewEvent (action = the decision) and one
+    AuditEvent (action ``review.<decision>``), in one transaction. Nothing changes when any
+    variant is missing, already in that state, decided already (unless the actor is an admin),
+    or was decided by someone else meanwhile (:class:`DecisionConflict`)."""
+    settings = settings or get_settings()
+    # 1. check inputs and permission before touching the catalog
+    if decision not in DECISIONS:
+        raise InvalidInput(f"unknown decision {decision!r}; decisions: {', '.join(DECISIONS)}")
+    require(actor, "review")
+    ids = _check_ids(variant_ids)
+    if decision == "approve" and len(ids) > 1:
+        require(actor, "batch_approve")
+    comment = check_comment(comment, decision)
+    new_status = DECISION_STATUS[decision]
+
+    with open_catalog(settings).session() as session:
+        # 2. load and validate the whole batch first
+        variants = {v.id: v for v in repo.get_variants(session, ids)}
+        missing = [i for i in ids if i not in variants]
+        if missing:
+            raise NotFound(f"no variant(s) {', '.join(map(str, missing))}")
+        same = [i for i in ids if variants[i].review_status == new_status]
+        if same:
+            raise InvalidInput(f"variant(s) {', '.join(map(str, same))} already {new_status.replace('_', ' ')}")
+        decided = [i for i in ids if variants[i].review_status != "pending"]
+        if decided and actor.role != "admin":
+            shown = ", ".join(f"{i} ({variants[i].review_status.replace('_', ' ')})" for i in decided)
+            raise PermissionDenied(f"variant(s) {shown} already decided: only an admin may change a decision")
+        # 3. change, guarded against a concurrent decision, and record both events
+        views = []
+        for vid in ids:
+            v = variants[vid]
+            old = v.review_status
+            changed = session.execute(
+                sa.update(Variant).where(Variant.id == vid, Variant.review_status == old)
+                .values(review_status=new_status).execution_options(synchronize_session=False)
+            ).rowcount
+            if changed != 1:
+                raise DecisionConflict(f"variant {vid} was decided by someone else meanwhile: reload and try again")
+            details = {"from": old, "to": new_status, "slot_key": v.slot_key, "version": v.version,
+                       "sha256": v.asset.sha256, "batch": len(ids)}
+            event = ReviewEvent(actor=actor.name, role=actor.role, action=decision, variant_id=vid,
+                                title_id=v.title_id, comment=comment, details=details)
+            session.add(event)
+            session.flush()
+            repo.record_audit(session, actor.name, actor.role, f"review.{decision}", variant=v, comment=comment,
+                              details={**details, "review_event": event.id})
+            views.append(_event_view(event))
+        session.expire_all()  # the bulk updates bypassed the identity map
+        return views
+
+
+# -- audit ------------------------------------------------------------------------------------
+
+
+def audit_events(by: Actor | None = None, *, action: str | None = None, actor: str | None = None,
+                 title: str | int | None = None, variant_id: int | None = None, since: datetime | None = None,
+                 until: datetime | None = None, limit: int = 500, settings: Settings | None = None) -> list[AuditView]:
+    """Audit events, newest first. ``by`` (the viewer) is checked for the ``audit`` permission
+    when given. ``action`` matches exactly or as a dotted prefix ("review" finds review.approve);
+    ``actor`` is a user name; ``since``/``until`` are timezone-aware and inclusive/exclusive."""
+    settings = settings or get_settings()
+    if by is not None:
+        require(by, "audit")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= AUDIT_LIMIT_MAX:
+        raise InvalidInput(f"limit must be from 1 to {AUDIT_LIMIT_MAX}, got {limit!r}")
+    for name, when in (("since", since), ("until", until)):
+        if when is not None and (not isinstance(when, datetime) or when.tzinfo is None):
+            raise InvalidInput(f"{name} must be a timezone-aware datetime")
+    with open_catalog(settings).session() as session:
+        query = sa.select(AuditEvent, Title.name).outerjoin(Title, Title.id == AuditEvent.title_id)
+        if action:
+            base = action.rstrip(".*") or action
+            query = query.where(sa.or_(AuditEvent.action == base, AuditEvent.action.startswith(base + ".", autoescape=True)))
+        if actor:
+            query = query.where(AuditEvent.actor == actor)
+        if title not in (None, ""):
+            query = query.where(AuditEvent.title_id == repo.get_title(session, title).id)
+        if variant_id is not None:
+            query = query.where(AuditEvent.variant_id == variant_id)
+        if since is not None:
+            query = query.where(AuditEvent.at >= since)
+        if until is not None:
+            query = query.where(AuditEvent.at < until)
+        rows = session.execute(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)).all()
+        return [
+            AuditView(e.id, e.at.isoformat(), e.actor, e.role, e.action, e.title_id, name, e.variant_id, e.comment, e.details)
+            for e, name in rows
+        ]
+
+
+def csv_safe(value: Any) -> Any:
+    """A CSV cell that a spreadsheet will not run as a formula: text starting with = + - @ tab
+    or carriage return gets a leading apostrophe (OWASP's advice). Numbers pass unchanged."""
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV text (RFC 4180 quoting, ``\\r\\n`` line ends) with every cell passed through :func:`csv_safe`."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([csv_safe("" if cell is None else cell) for cell in row])
+    return out.getvalue()
+
+
+AUDIT_CSV_HEADER = ("id", "at", "actor", "role", "action", "title", "title_id", "variant_id", "comment", "details")
+
+
+def audit_csv(events: Iterable[AuditView]) -> str:
+    """The events as CSV text for download, safe to open in a spreadsheet."""
+    return write_csv(
+        AUDIT_CSV_HEADER,
+        ([e.id, e.at, e.actor, e.role, e.action, e.title_name, e.title_id, e.variant_id, e.comment,
+          json.dumps(e.details, sort_keys=True, ensure_ascii=False) if e.details is not None else None] for e in events),
+    )
