@@ -34,6 +34,9 @@ test: setup
 bench: setup
 	$(PY) benchmarks/bench_analysis.py
 	$(PY) benchmarks/bench_thumbnails.py
+	$(PY) benchmarks/bench_diffusion.py
+	$(PY) benchmarks/bench_export.py
+	$(PY) benchmarks/bench_ui.py
 
 clean:
 	rm -rf $(VENV) .workbench

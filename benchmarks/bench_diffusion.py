@@ -71,7 +71,10 @@ def main() -> None:
         [(view, _)] = jobs.create_jobs([JobSpec("thumbnail", "Bench", data)])
         t = time.perf_counter()
         client.enqueue(view, Settings())
+        deadline = time.monotonic() + 600
         while jobs.get_job(view.id).state not in jobs.FINISHED:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"job {view.id} not finished after 600 s: {jobs.get_job(view.id)}")
             time.sleep(0.02)
         elapsed = time.perf_counter() - t
         final = jobs.get_job(view.id)

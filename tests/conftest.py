@@ -63,6 +63,25 @@ def sample_title(tmp_path_factory):
     return make_sample_title(tmp_path_factory.mktemp("sample") / "sample-title.mp4")
 
 
+@pytest.fixture(scope="session")
+def tpl(tmp_path_factory, sample_title):
+    """Signed, catalogued review variants of the sample title, made once (tests/review_helpers.py)."""
+    from tests.review_helpers import template
+
+    return template(tmp_path_factory, sample_title)
+
+
+@pytest.fixture
+def wb(tpl, tmp_path, monkeypatch):
+    """This test's own copy of ``tpl``'s home: its Settings."""
+    from tests.review_helpers import copy_home
+    from workbench.catalog import open_catalog
+
+    settings = copy_home(tpl, tmp_path / "home", monkeypatch)
+    yield settings
+    open_catalog(settings).close()
+
+
 @pytest.fixture(autouse=True)
 def fail_on_error_logs(caplog):
     """As PySceneDetect's suite: an ERROR logged during a test fails it."""

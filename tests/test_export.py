@@ -23,9 +23,7 @@ from tests.review_helpers import (
     CREATIVE,
     LOCALIZER,
     TITLE,
-    copy_home,
     make_writable,
-    template,
 )
 from workbench import review, workflow
 from workbench.catalog import AuditEvent, open_catalog, repo
@@ -35,18 +33,6 @@ from workbench.settings import Settings
 from workbench.store import AssetStore
 
 SAFE_ARCNAME = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
-
-
-@pytest.fixture(scope="session")
-def tpl(tmp_path_factory, sample_title):
-    return template(tmp_path_factory, sample_title)
-
-
-@pytest.fixture
-def wb(tpl, tmp_path, monkeypatch) -> Settings:
-    settings = copy_home(tpl, tmp_path / "home", monkeypatch)
-    yield settings
-    open_catalog(settings).close()
 
 
 def _rows(settings) -> dict[tuple[str, str], review.VariantRow]:

@@ -23,10 +23,8 @@ from tests.review_helpers import (
     CREATIVE,
     LOCALIZER,
     TITLE,
-    copy_home,
     fast_password_hashing,
     make_writable,
-    template,
 )
 from workbench import review, workflow
 from workbench.access import Actor, PermissionDenied
@@ -44,18 +42,6 @@ from workbench.errors import InvalidInput, NotFound
 from workbench.previews import preview_path
 from workbench.review import VariantFilter
 from workbench.settings import Settings
-
-
-@pytest.fixture(scope="session")
-def tpl(tmp_path_factory, sample_title):
-    return template(tmp_path_factory, sample_title)
-
-
-@pytest.fixture
-def wb(tpl, tmp_path, monkeypatch) -> Settings:
-    settings = copy_home(tpl, tmp_path / "home", monkeypatch)
-    yield settings
-    open_catalog(settings).close()
 
 
 def _events(settings, model) -> list:
