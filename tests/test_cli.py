@@ -113,3 +113,25 @@ def test_video_title_small_clip(tmp_path):
     run(home, "ingest", str(clip))
     out = json.loads(run(home, "thumbnails", "clip", "--segments", "action", "--formats", "16x9", "--json").stdout)
     assert out["variants"] and all(v["format"] == "16x9" for v in out["variants"])
+
+
+def test_treatments_rights_and_diffusion_info_from_the_cli(cli_home, tmp_path, monkeypatch):
+    proc = run(cli_home, "rights", "Sample", "--json")
+    assert json.loads(proc.stdout)["ai_treatments"] == "denied" and json.loads(proc.stdout)["source"] == "default"
+    out = json.loads(run(cli_home, "thumbnails", "Sample", "--segments", "drama", "--formats", "9x16", "--top-k", "1",
+                         "--treatment", "outpaint", "--json").stdout)
+    [variant] = out["variants"]
+    assert variant["export_path"].endswith("_outpaint_classic.jpg")
+    bad = run(cli_home, "thumbnails", "Sample", "--treatment", "clean", "--region", "0.1,0.1,2,0.1", check=False)
+    assert bad.returncode == 2 and "inside 0..1" in bad.stderr + bad.stdout
+    proc = run(cli_home, "rights", "Sample", "--ai-treatments", "allowed", "--markets", "us,gb", "--json")
+    assert json.loads(proc.stdout)["markets"] == ["US", "GB"]
+    assert "no model configured" in run(cli_home, "diffusion", "info").stdout
+    model = json.loads(run(cli_home, "diffusion", "tiny", str(tmp_path / "tiny"), "--json").stdout)["model"]
+    monkeypatch.setenv("WORKBENCH_DIFFUSION_MODEL", model)  # run() passes the environment on
+    info = json.loads(run(cli_home, "diffusion", "info", "--json").stdout)
+    assert info["id"] == "tiny" and info["device"] == "cpu" and info["dtype"] == "float32" and info["attention"] == "sdpa"
+    assert info["memory"]["weights_mb"] > 0
+    monkeypatch.setenv("WORKBENCH_DIFFUSION_DEVICE", "cuda")
+    proc = run(cli_home, "diffusion", "info", check=False)
+    assert proc.returncode == 2 and "no CUDA" in proc.stderr + proc.stdout

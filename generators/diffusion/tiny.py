@@ -31,11 +31,21 @@ def _tokenizer(dest: Path, vocab_size: int):
 
 def build_tiny_model(dest: Path, seed: int = 0, *, sd15_config: bool = False) -> Path:
     """Write a seeded random-weight pipeline to ``dest`` (a diffusers folder) and return it."""
+    dest = Path(dest)
+    pipe = build_pipeline(dest / ".tokenizer-src", seed, sd15_config=sd15_config)
+    pipe.save_pretrained(dest)
+    for f in (dest / ".tokenizer-src").iterdir():
+        f.unlink()
+    (dest / ".tokenizer-src").rmdir()
+    return dest
+
+
+def build_pipeline(scratch: Path, seed: int = 0, *, sd15_config: bool = False):
+    """The seeded random-weight pipeline in memory (its tokenizer files are written to ``scratch``)."""
     import torch
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    dest = Path(dest)
     torch.manual_seed(seed)
     if sd15_config:
         unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768)  # the SD 1.5 defaults
@@ -55,13 +65,8 @@ def build_tiny_model(dest: Path, seed: int = 0, *, sd15_config: bool = False) ->
         text_config = CLIPTextConfig(hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
                                      vocab_size=1000, bos_token_id=0, eos_token_id=1, pad_token_id=1, layer_norm_eps=1e-5)
     text_encoder = CLIPTextModel(text_config)
-    tokenizer = _tokenizer(dest / ".tokenizer-src", text_config.vocab_size)
+    tokenizer = _tokenizer(Path(scratch), text_config.vocab_size)
     scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
                               set_alpha_to_one=False, steps_offset=1)
-    pipe = StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler,
+    return StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler,
                                    safety_checker=None, feature_extractor=None, requires_safety_checker=False)
-    pipe.save_pretrained(dest)
-    for f in (dest / ".tokenizer-src").iterdir():
-        f.unlink()
-    (dest / ".tokenizer-src").rmdir()
-    return dest
