@@ -386,3 +386,22 @@ def test_burned_in_text_is_found_on_a_calm_background():
     assert regions, "no region found"
     x, y, w, h = regions[0]
     assert x <= 60 / 960 + 0.01 and y <= 450 / 540 and y + h >= 480 / 540 and w > 0.3
+
+
+def test_detected_regions_over_a_face_are_left_alone():
+    from generators.diffusion.treatments import prepare
+    from workbench.analysis.types import Box, Face
+
+    img = Image.new("RGB", (960, 540), (40, 60, 90))
+    draw = ImageDraw.Draw(img)
+    from generators.thumbnails.render import font_path
+    from PIL import ImageFont
+
+    font = ImageFont.truetype(font_path(), 36) if font_path() else ImageFont.load_default()
+    draw.text((60, 450), "LOWER THIRD CAPTION", font=font, fill=(255, 255, 255))
+    draw.text((600, 100), "ON A FACE", font=font, fill=(255, 255, 255))
+    face = Face(Box(580 / 960, 60 / 540, 300 / 960, 200 / 540), 0.99)
+    p = prepare(np.asarray(img), [face], None, (960, 540), TreatmentParams("clean"), None, False, 25)
+    boxes = p.details["regions"]["boxes"]
+    assert len(boxes) == 1 and boxes[0][1] > 0.75  # the caption, not the text on the face
+    assert p.mask[100:160, 600:800].max() == 0 and p.mask[455:485, 60:400].min() == 255

@@ -45,8 +45,26 @@ def detect_text_regions(image: np.ndarray) -> list[NormBox]:
         x0, y0 = max(0, x - pad), max(0, y - pad)
         x1, y1 = min(w, x + bw_ + pad), min(h, y + bh + pad)
         found.append((int((x1 - x0) * (y1 - y0)), (x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h)))
-    found.sort(key=lambda t: -t[0])
-    return [box for _, box in found[:MAX_REGIONS]]
+    merged = _merge_lines([box for _, box in found], w, h)
+    merged.sort(key=lambda b: -(b[2] * b[3]))
+    return merged[:MAX_REGIONS]
+
+
+def _merge_lines(boxes: list[NormBox], w: int, h: int) -> list[NormBox]:
+    """Words of one line as one region: boxes that share most of their height and are closer
+    than a line height apart are joined."""
+    px = sorted([(b[0] * w, b[1] * h, (b[0] + b[2]) * w, (b[1] + b[3]) * h) for b in boxes], key=lambda b: b[0])
+    out: list[list[float]] = []
+    for x0, y0, x1, y1 in px:
+        for m in out:
+            overlap = min(y1, m[3]) - max(y0, m[1])
+            height = min(y1 - y0, m[3] - m[1])
+            if overlap > 0.5 * height and x0 - m[2] < max(y1 - y0, m[3] - m[1]):
+                m[:] = [min(m[0], x0), min(m[1], y0), max(m[2], x1), max(m[3], y1)]
+                break
+        else:
+            out.append([x0, y0, x1, y1])
+    return [(a / w, b / h, (c - a) / w, (d - b) / h) for a, b, c, d in out]
 
 
 def region_mask(width: int, height: int, boxes: list[NormBox], dilate: int = 0) -> np.ndarray:
