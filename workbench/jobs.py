@@ -223,7 +223,7 @@ def run_job(job_id: int, *, settings: Settings | None = None,
             def on_step(done: int, total: int) -> None:
                 """Each denoising step: stop at once when cancelled (one cheap read), report
                 progress at most twice a second."""
-                if cancelled.is_set() or _state(job_id, settings) == "cancelled":
+                if cancelled.is_set() or job_state(job_id, settings) == "cancelled":
                     cancelled.set()
                     raise JobCancelled(f"job {job_id} cancelled")
                 now = time.monotonic()
@@ -343,7 +343,8 @@ def _retry_or_fail(job_id: int, error: str, settings: Settings) -> RunOutcome:
         return RunOutcome("retry", retry_in=float(2 ** job.retries), error=error)
 
 
-def _state(job_id: int, settings: Settings) -> str | None:
+def job_state(job_id: int, settings: Settings) -> str | None:
+    """A job's state alone: one indexed read (cheap enough to poll, or to check at every denoising step)."""
     with open_catalog(settings).session() as session:
         return session.scalar(sa.select(Job.state).where(Job.id == job_id))
 

@@ -48,10 +48,13 @@ app = make_app(get_settings(), start_broker=os.environ.get("WORKBENCH_NO_BROKER_
 
 @worker_process_init.connect
 def load_models(**_kwargs) -> None:
-    """Per process: one torch thread (processes are the parallelism), the face model warm."""
+    """Per process: the face model warm, and one torch thread in a prefork pool (its processes
+    are the parallelism). A GPU worker's solo pool is the only process: it keeps torch's threads
+    for model work that runs on the CPU (measured: 1 thread made a CPU diffusion job 1.6x slower)."""
     import torch
 
-    torch.set_num_threads(1)
+    if not serves_gpu():
+        torch.set_num_threads(1)
     from workbench.analysis.faces import get_face_detector
 
     get_face_detector()
@@ -81,5 +84,7 @@ def load_diffusion(**_kwargs) -> None:
     except WorkbenchError as exc:
         log.warning("event=diffusion_unavailable reason=%s", exc)
         return
-    log.info("event=diffusion_ready model=%s device=%s dtype=%s pid=%d", backend.info.id, backend.info.device,
-             backend.info.dtype, os.getpid())
+    import torch
+
+    log.info("event=diffusion_ready model=%s device=%s dtype=%s torch_threads=%d pid=%d", backend.info.id,
+             backend.info.device, backend.info.dtype, torch.get_num_threads(), os.getpid())

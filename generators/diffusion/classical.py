@@ -16,13 +16,15 @@ def extend_blurred(image: np.ndarray, canvas: tuple[int, int], box: tuple[int, i
     cw, ch = canvas
     left, top = box
     h, w = image.shape[:2]
+    # the part of the frame that, scaled up, covers the canvas; built at 1/8 size (it is blurred anyway)
     scale = max(cw / w, ch / h)
-    cover = cv2.resize(image, (max(cw, round(w * scale)), max(ch, round(h * scale))), interpolation=cv2.INTER_AREA)
-    oy, ox = (cover.shape[0] - ch) // 2, (cover.shape[1] - cw) // 2
-    cover = cover[oy:oy + ch, ox:ox + cw]
-    small = cv2.resize(cover, (max(1, cw // 8), max(1, ch // 8)), interpolation=cv2.INTER_AREA)
+    sw, sh = min(w, cw / scale), min(h, ch / scale)
+    x0, y0 = int((w - sw) / 2), int((h - sh) / 2)
+    small = cv2.resize(image[y0:y0 + int(round(sh)), x0:x0 + int(round(sw))], (max(1, cw // 8), max(1, ch // 8)),
+                       interpolation=cv2.INTER_AREA)
     k = max(3, (max(small.shape[:2]) // 12) | 1)
-    backdrop = cv2.resize(cv2.GaussianBlur(small, (k, k), 0), (cw, ch), interpolation=cv2.INTER_LINEAR).astype(np.float32) * 0.7
+    backdrop = cv2.convertScaleAbs(cv2.resize(cv2.GaussianBlur(small, (k, k), 0), (cw, ch), interpolation=cv2.INTER_LINEAR),
+                                   alpha=0.7)
     out = backdrop.copy()
     out[top:top + h, left:left + w] = image
     # soften the seam over a few pixels on the sides that touch the backdrop
@@ -30,9 +32,7 @@ def extend_blurred(image: np.ndarray, canvas: tuple[int, int], box: tuple[int, i
     inside = np.zeros((ch, cw), np.float32)
     inside[top:top + h, left:left + w] = 1.0
     weight = cv2.GaussianBlur(cv2.erode(inside, np.ones((2 * seam + 1, 2 * seam + 1), np.uint8)), (2 * seam + 1, 2 * seam + 1), 0)
-    weight = weight[..., None]
-    out = out * weight + backdrop * (1 - weight)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    return cv2.blendLinear(out, backdrop, weight, 1.0 - weight)
 
 
 def inpaint(image: np.ndarray, mask: np.ndarray, radius: int = 5) -> np.ndarray:

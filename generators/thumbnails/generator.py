@@ -196,6 +196,7 @@ class ThumbnailGenerator:
 
         treatment = params.treatment
         use_model = False
+        model_s = 0.0
         if treatment is not None:
             if treatment.engine == "model" and backend is None:
                 raise InvalidInput("the model engine was asked for but no diffusion model is loaded (WORKBENCH_DIFFUSION_MODEL)")
@@ -226,7 +227,9 @@ class ThumbnailGenerator:
                 prepared = {k: job.result() for k, job in prepared.items()}
                 wanted = [p for p in prepared.values() if p.request is not None]
                 if wanted:
+                    t_model = time.perf_counter()
                     results = backend.run([p.request for p in wanted], on_step=on_step)
+                    model_s = time.perf_counter() - t_model
                     for p, image in zip(wanted, results):
                         p.result = image
                 finish_jobs = {k: pool.submit(finish_one, p) for k, p in prepared.items()}
@@ -258,9 +261,9 @@ class ThumbnailGenerator:
                             )
                         )
         log.info(
-            "thumbnail.generate source=%s frames=%d renders=%d files=%d read_s=%.3f render_s=%.3f total_s=%.3f",
+            "thumbnail.generate source=%s frames=%d renders=%d files=%d read_s=%.3f render_s=%.3f model_s=%.3f total_s=%.3f",
             analysis.source_sha256[:12], len(keyframes), len(renders), len(files),
-            read_done - started, render_done - read_done, time.perf_counter() - started,
+            read_done - started, render_done - read_done, model_s, time.perf_counter() - started,
         )
         return files
 
