@@ -405,3 +405,27 @@ def test_detected_regions_over_a_face_are_left_alone():
     boxes = p.details["regions"]["boxes"]
     assert len(boxes) == 1 and boxes[0][1] > 0.75  # the caption, not the text on the face
     assert p.mask[100:160, 600:800].max() == 0 and p.mask[455:485, 60:400].min() == 255
+
+
+def test_exported_deliveries_of_a_model_made_variant_keep_the_ai_claim(home, title, with_model, tmp_path):
+    import zipfile
+
+    from workbench.access import Actor
+    from workbench.export import export_approved
+    from workbench.review import decide
+
+    rights.set_rights(title, "allowed", actor="test")
+    p = ThumbnailParams(segments=("action",), formats=("16x9",), top_k=1,
+                        treatment=TreatmentParams("restyle", **FAST))
+    [v] = workflow.generate_thumbnails(title, p).variants
+    decide(Actor("cara", "creative"), [v.variant_id], "approve")
+    result = export_approved(Actor("otto", "ad_ops"), tmp_path / "export")
+    assert not result.blocked
+    resized = [f for f in result.files if f.resigned]
+    assert resized
+    out = tmp_path / "unzipped"
+    with zipfile.ZipFile(result.zip_path) as z:
+        z.extractall(out)
+    for f in resized:
+        manifest = manifest_of(out / f.arcname)
+        assert COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA in manifest.digital_source_types

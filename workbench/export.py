@@ -59,6 +59,7 @@ from generators.thumbnails.crop import CropPlan, plan_crop
 from generators.thumbnails.render import JPEG_OPTIONS
 from provenance import (
     Ingredient,
+    COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA,
     ManifestSpec,
     load_identity,
     sign_file,
@@ -391,7 +392,7 @@ def _render(item: _Item, staging: Path, identity: Any, exported_at: datetime, se
             files.append(_write_file(staging, arcname, item.data, row, spec.name, width, height, row.mime, resigned=False))
             continue
         plan = plan_crop(width, height, spec.width, spec.height, item.faces, item.saliency)
-        actions = _actions(plan, row.mime)
+        actions = _actions(plan, row.mime, model_made=bool((row.recipe or {}).get("model")))
         rendered = image.resize((spec.width, spec.height), Image.Resampling.LANCZOS, box=plan.box, reducing_gap=3.0)
         unsigned = staging / ".unsigned" / arcname
         unsigned.parent.mkdir(parents=True, exist_ok=True)
@@ -413,7 +414,10 @@ def _render(item: _Item, staging: Path, identity: Any, exported_at: datetime, se
     return files
 
 
-def _actions(plan: CropPlan, source_mime: str) -> tuple[EditAction, ...]:
+def _actions(plan: CropPlan, source_mime: str, *, model_made: bool = False) -> tuple[EditAction, ...]:
+    """What the export did. When the approved file holds model-made pixels, the first action says
+    so too (its own manifest, not only the parent ingredient's), so the delivered file never reads
+    as free of AI content."""
     actions = []
     if not plan.is_full_frame:
         actions.append(EditAction("c2pa.cropped", {"x": plan.x, "y": plan.y, "width": plan.width,
@@ -423,6 +427,11 @@ def _actions(plan: CropPlan, source_mime: str) -> tuple[EditAction, ...]:
                                                    "to": [plan.target_width, plan.target_height], "filter": "lanczos"}))
     if source_mime != "image/jpeg":
         actions.append(EditAction("c2pa.converted", {"from": source_mime, "to": "image/jpeg"}))
+    if model_made and actions:
+        first = actions[0]
+        actions[0] = EditAction(first.action, first.parameters,
+                                description="from an approved variant that contains model-generated pixels",
+                                digital_source_type=COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA)
     return tuple(actions)
 
 
