@@ -208,7 +208,8 @@ def test_classical_fallback_makes_no_ai_claim(home, title, name):
     assert treatment["engine"] == "classical" and treatment["model"] is None and "prompt" not in treatment
     assert any("no model" in (a.description or "") for a in manifest.actions)
     # without a rights record, the default (denied) is recorded: classical treatments do not need it
-    assert manifest.recipe["details"]["rights"] == {**manifest.recipe["details"]["rights"], "ai_treatments": "denied", "source": "default"}
+    rights_state = manifest.recipe["details"]["rights"]
+    assert rights_state["ai_treatments"] == "denied" and rights_state["source"] == "default"
 
 
 def test_outpaint_keeps_the_real_frame_and_only_generates_the_border(home, title, with_model):

@@ -355,8 +355,8 @@ def _execute(job: JobView, progress, on_step, settings: Settings) -> dict[str, A
 
     if job.kind == "thumbnail":
         params = ThumbnailParams.from_dict(job.params)
-        workflow.analyze_title(job.title_id, progress=progress, settings=settings)
-        done = workflow.generate_thumbnails(job.title_id, params, on_step=on_step, settings=settings)
+        # analysis (with progress) happens inside, after the treatment and rights checks
+        done = workflow.generate_thumbnails(job.title_id, params, progress=progress, on_step=on_step, settings=settings)
         return {"variants": [v.variant_id for v in done.variants], "new": sum(not v.reused for v in done.variants)}
     raise InvalidInput(f"no runner for job kind {job.kind!r}")
 

@@ -12,6 +12,7 @@ Tweaks (any combination):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from generators.diffusion.treatments import TreatmentParams
@@ -46,17 +47,16 @@ def tweaked_params(recipe: dict[str, Any], tweak: dict[str, Any]) -> ThumbnailPa
         raise InvalidInput(f"crop tweak must be one of {', '.join(CROP_SHIFTS)}")
     treatment = TreatmentParams.from_value(p.get("treatment"))
     if "treatment" in tweak:
-        treatment = None if tweak["treatment"] is None else TreatmentParams(tweak["treatment"])
-        if treatment is not None and p.get("treatment"):  # keep the previous options where they apply
-            old = TreatmentParams.from_value(p["treatment"])
-            treatment = TreatmentParams(tweak["treatment"], old.engine, old.seed, old.steps, old.guidance,
-                                        work_side=old.work_side)
+        if tweak["treatment"] is None:
+            treatment = None
+        elif treatment is None:
+            treatment = TreatmentParams(tweak["treatment"])
+        else:  # another treatment keeps engine, seed, steps, guidance and working size; not its prompt or regions
+            treatment = replace(treatment, name=tweak["treatment"], strength=None, prompt=None, negative_prompt=None, regions=())
     if "seed" in tweak or "engine" in tweak:
         if treatment is None:
             raise InvalidInput("seed and engine tweaks need a treatment")
-        data = treatment.to_dict()
-        data.update({k: tweak[k] for k in ("seed", "engine") if k in tweak})
-        treatment = TreatmentParams.from_value(data)
+        treatment = replace(treatment, **{k: tweak[k] for k in ("seed", "engine") if k in tweak})
     params = ThumbnailParams(
         segments=(p["segment"],), formats=(p["format"],), top_k=max(rank, int(p.get("top_k", rank))), only_rank=rank,
         title_text=p.get("title_text"), output=(p.get("output", "jpeg"),), exclude_frames=tuple(exclude),

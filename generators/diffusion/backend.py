@@ -348,7 +348,6 @@ class DiffusionBackend:
 
         first = reqs[0]
         pipe = self._pipes[first.operation]
-        gen_device = "cpu" if self.info.device == "cpu" else self.info.device
         stop: list[BaseException] = []
 
         def callback(p, step: int, timestep, kwargs):
@@ -365,7 +364,7 @@ class DiffusionBackend:
             "negative_prompt": [r.negative_prompt for r in reqs] if any(r.negative_prompt for r in reqs) else None,
             "num_inference_steps": first.steps,
             "guidance_scale": first.guidance,
-            "generator": [torch.Generator(device=gen_device).manual_seed(r.seed) for r in reqs],
+            "generator": [torch.Generator(device=self.info.device).manual_seed(r.seed) for r in reqs],
             "callback_on_step_end": callback,
             "output_type": "np",
             "width": first.width,

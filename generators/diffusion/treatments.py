@@ -29,6 +29,7 @@ from generators.diffusion.backend import MAX_PROMPT_CHARS, MAX_STEPS, DiffusionR
 from generators.diffusion.styles import CLEAN_PROMPT, NEGATIVE_PROMPT, OUTPAINT_PROMPT, look_for
 from generators.diffusion.textregions import NormBox, detect_text_regions, region_mask
 from generators.thumbnails.crop import CropPlan, plan_crop, shift_crop
+from generators.thumbnails.render import apply_crop
 from workbench.analysis.types import Box, Face
 from workbench.errors import InvalidInput
 
@@ -190,12 +191,8 @@ def prepare(frame: np.ndarray, faces: Sequence[Face], saliency: Box | None, targ
         plan = None
     else:
         plan = shift_crop(plan_crop(fw, fh, tw, th, faces, saliency), crop_shift, faces)
-        base = np.asarray(Image.fromarray(frame).resize((tw, th), Image.Resampling.LANCZOS, box=plan.box, reducing_gap=3.0))
-        actions = []
-        if not plan.is_full_frame:
-            actions.append(EditAction("c2pa.cropped", {"x": plan.x, "y": plan.y, "width": plan.width, "height": plan.height, "unit": "px"}))
-        if plan.needs_resize:
-            actions.append(EditAction("c2pa.resized", {"from": [plan.width, plan.height], "to": [tw, th], "filter": "lanczos", "upscaled": plan.upscaled}))
+        cropped, actions = apply_crop(Image.fromarray(frame), plan)
+        base = np.asarray(cropped)
         faces_out = _faces_through(faces, lambda b: tuple(v / s for v, s in zip(plan.to_output(b), (tw, th, tw, th))))
         details = {"crop": plan.to_dict()}
         if params.name == "restyle":

@@ -172,6 +172,14 @@ class ThumbnailGenerator:
         formats = tuple(dict.fromkeys(params.formats))
         outputs = tuple(dict.fromkeys(params.output))
 
+        treatment = params.treatment
+        use_model = False
+        model_s = 0.0
+        if treatment is not None:
+            if treatment.engine == "model" and backend is None:
+                raise InvalidInput("the model engine was asked for but no diffusion model is loaded (WORKBENCH_DIFFUSION_MODEL)")
+            use_model = backend is not None and treatment.engine != "classical"
+
         # 2. decode every picked frame once, at full size
         ranked = plan.ranked()
         keyframes: dict[int, Keyframe] = {s.frame: s.keyframe for picks in ranked.values() for _, s in picks}
@@ -180,7 +188,8 @@ class ThumbnailGenerator:
         except (OSError, av.FFmpegError) as e:
             raise GenerationError(f"could not read frames from {source_path.name}: {e}") from e
         read_done = time.perf_counter()
-        images = {frame: Image.fromarray(np.ascontiguousarray(arr)) for frame, arr in arrays.items()}
+        # plain crops work on PIL images; treatments on the arrays
+        images = {} if params.treatment else {f: Image.fromarray(np.ascontiguousarray(a)) for f, a in arrays.items()}
 
         # 3. source PNGs, crop plans and renders: once per frame / per (frame, format), in parallel
         def source_frame(frame: int) -> SourceFrame:
@@ -194,16 +203,8 @@ class ThumbnailGenerator:
             rendered = render_thumbnail(image, crop, kf.faces, params.title_text)
             return _Render(crop, rendered, {output: encode(rendered.image, output) for output in outputs})
 
-        treatment = params.treatment
-        use_model = False
-        model_s = 0.0
-        if treatment is not None:
-            if treatment.engine == "model" and backend is None:
-                raise InvalidInput("the model engine was asked for but no diffusion model is loaded (WORKBENCH_DIFFUSION_MODEL)")
-            use_model = backend is not None and treatment.engine != "classical"
-
         def finish_one(prepared: Prepared) -> _Render:
-            treated = finish(prepared, backend.info if (use_model and backend is not None) else None)
+            treated = finish(prepared, backend.info if use_model else None)
             tw, th = prepared.target
             identity = CropPlan(0, 0, tw, th, tw, th, tw, th, 0, 0, "centre")
             rendered = render_thumbnail(treated.image, identity, treated.faces_out, params.title_text)

@@ -197,10 +197,9 @@ def draw_title(image: Image.Image, text: str, face_boxes: Sequence[tuple[float, 
     return TitlePlacement(position, lines, _font_name(), size, covered[position][0] > 0)
 
 
-def render_thumbnail(
-    frame: Image.Image, plan: CropPlan, faces: Sequence[Face] = (), title_text: str | None = None
-) -> RenderedThumbnail:
-    """Crop + resize ``frame`` as ``plan`` says, then draw the title when one is given."""
+def apply_crop(frame: Image.Image, plan: CropPlan) -> tuple[Image.Image, list[EditAction]]:
+    """``frame`` cut and resized as ``plan`` says (RGB), and the actions that say so:
+    ``c2pa.cropped`` unless the window is the whole frame, ``c2pa.resized`` when the size changes."""
     actions: list[EditAction] = []
     if not plan.is_full_frame:
         actions.append(
@@ -229,6 +228,14 @@ def render_thumbnail(
         image = frame.crop(plan.box)
     if image.mode != "RGB":
         image = image.convert("RGB")
+    return image, actions
+
+
+def render_thumbnail(
+    frame: Image.Image, plan: CropPlan, faces: Sequence[Face] = (), title_text: str | None = None
+) -> RenderedThumbnail:
+    """Crop + resize ``frame`` as ``plan`` says, then draw the title when one is given."""
+    image, actions = apply_crop(frame, plan)
     title = None
     if title_text and title_text.strip():
         with _FONT_LOCK:
