@@ -53,7 +53,7 @@ def main() -> None:
     from workbench.briefs import JobSpec
     from workbench.sample import make_sample_title
     from workbench.settings import Settings
-    from workers import client
+    from workbench.queue import get_queue
     from workers.broker import EmbeddedBroker
     from workers.process import WorkerProcess
 
@@ -73,7 +73,7 @@ def main() -> None:
         [(view, _)] = jobs.create_jobs([JobSpec("thumbnail", "Bench", data)])
         settings = Settings()
         t = time.perf_counter()
-        client.enqueue(view, settings)
+        get_queue(settings).enqueue(view, settings)
         deadline = time.monotonic() + 600
         # a light poll (one indexed read every 20 ms): on 2 cores a heavier one slows the worker
         while jobs.job_state(view.id, settings) not in jobs.FINISHED:

@@ -377,7 +377,7 @@ def bench_roundtrips(args, cleanup: Cleanup, root: Path) -> None:
 def submit_and_watch(brief: Path, settings: Settings, timeout: float = 300.0) -> dict:
     """Submit a brief; the time until a Variant row newer than the submission appears, and until
     every job of the brief has finished (polled every 20 / 50 ms)."""
-    from workers import client
+    from workbench import jobs as client
 
     with open_catalog(settings).session() as session:
         last_id = session.scalar(sa.select(sa.func.max(Variant.id))) or 0
@@ -583,7 +583,7 @@ def serial_arm(template: Path, dest: Path, briefs: list[Path], pin: bool = False
 
 
 def worker_arm(template: Path, dest: Path, briefs: list[Path], cleanup: Cleanup, log: Path) -> dict:
-    from workers import client
+    from workbench import jobs as client
 
     settings = fresh_copy(template, dest)
     cleanup.embedded_broker(settings.home)

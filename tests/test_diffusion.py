@@ -21,6 +21,7 @@ from generators.thumbnails.generator import ThumbnailGenerator, ThumbnailParams
 from provenance.manifest import COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA
 from tests.conftest import lavfi_video
 from workbench import jobs, rights, workflow
+from workbench.access import Actor
 from workbench.catalog import open_catalog, repo
 from workbench.catalog.models import AuditEvent, Variant
 from workbench.errors import InvalidInput
@@ -305,7 +306,7 @@ def write_brief(path: Path, title: str, treatments: list[dict]) -> Path:
 
 
 def test_treatments_run_end_to_end_through_a_gpu_queue_worker(worker_env, home, title, tmp_path):
-    from workers import client
+    from workbench import jobs as client
 
     rights.set_rights(title, "allowed", actor="test")
     treatments = [{"name": "outpaint", **FAST, "seed": 1}, {"name": "restyle", **FAST, "seed": 1},
@@ -329,7 +330,7 @@ def test_treatments_run_end_to_end_through_a_gpu_queue_worker(worker_env, home, 
 
 
 def test_denied_title_gets_a_refusal_through_the_worker(worker_env, home, title, tmp_path):
-    from workers import client
+    from workbench import jobs as client
 
     rights.set_rights(title, "denied", actor="legal")
     brief = write_brief(tmp_path / "brief.yaml", title, [{"name": "outpaint", **FAST}])
@@ -344,7 +345,7 @@ def test_denied_title_gets_a_refusal_through_the_worker(worker_env, home, title,
 
 
 def test_cancelling_a_running_model_job_stops_it_and_leaves_nothing(worker_env, home, title, tmp_path):
-    from workers import client
+    from workbench import jobs as client
 
     rights.set_rights(title, "allowed", actor="test")
     brief = write_brief(tmp_path / "brief.yaml", title, [{"name": "outpaint", "steps": 200, "work_side": 256}])
@@ -355,7 +356,7 @@ def test_cancelling_a_running_model_job_stops_it_and_leaves_nothing(worker_env, 
         while jobs.get_job(job.id).progress <= 0.5 and time.monotonic() < deadline:  # denoising has begun
             time.sleep(0.1)
         assert jobs.get_job(job.id).state == "running"
-        client.cancel(job.id)
+        client.cancel(Actor("cara", "creative"), job.id)
         cancelled_at = time.monotonic()
         log = tmp_path / "gpu-worker.log"
         while "cancelled" not in log.read_text() and time.monotonic() < cancelled_at + 30:

@@ -45,7 +45,7 @@ def run_and_reload(view) -> Variant:
     ({"treatment": "restyle"}, lambda old, new: new.recipe["details"]["treatment"]["engine"] == "classical"),
 ])
 def test_regenerate_makes_the_next_version_pending(first, tweak, check):
-    view = regenerate(CREATIVE, first.variant_id, tweak, comment="try again")
+    view = regenerate(CREATIVE, first.variant_id, tweak, comment="try again").job
     assert view.state == "queued" and view.celery_task_id  # sent to the workers
     new = run_and_reload(view)
     with open_catalog(Settings()).session() as s:

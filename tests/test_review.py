@@ -37,7 +37,8 @@ from workbench.catalog import (
     open_catalog,
     repo,
 )
-from workbench.cli_review import register
+from workbench.cli import export as export_commands
+from workbench.cli import review as review_commands
 from workbench.errors import InvalidInput, NotFound
 from workbench.previews import preview_path
 from workbench.review import VariantFilter
@@ -346,7 +347,8 @@ def cli(wb, monkeypatch):
     fast_password_hashing(monkeypatch)
     monkeypatch.setenv("WORKBENCH_USER", "local-ops")
     app = typer.Typer()
-    register(app)
+    review_commands.register(app)
+    export_commands.register(app)
     runner = CliRunner()
 
     def invoke(*args: str, input: str | None = None):

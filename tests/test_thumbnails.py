@@ -227,7 +227,9 @@ def test_flagged_keyframes_are_never_eligible_and_say_why():
 
 def test_only_flagged_keyframes_is_invalid_input():
     analysis = analysis_of([keyframe(0, 0, flags=("black",)), keyframe(60, 1, flags=("transition",))])
-    with pytest.raises(InvalidInput, match=r"no usable keyframes \(all black/blurred/transition\)"):
+    # said in a reviewer's words: how many candidate frames, and what was wrong with each kind
+    with pytest.raises(InvalidInput, match=r"^no frame of this title can make a thumbnail: 1 of 2 black \(no picture\); "
+                                           r"1 of 2 inside a transition \(a fade or dissolve\)$"):
         ThumbnailGenerator().check_inputs(analysis, ThumbnailParams())
 
 

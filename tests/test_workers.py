@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import lavfi_video
+from workbench.access import Actor
 from workers.process import WorkerProcess
 from workbench import jobs, workflow
 from workbench.catalog import open_catalog
@@ -56,13 +57,13 @@ def make_title(tmp_path: Path, name: str) -> int:
 
 
 def submit(path: Path):
-    from workers import client
+    from workbench import jobs as client
 
     return client.submit_brief(path)
 
 
 def wait(ids, timeout=240):
-    from workers import client
+    from workbench import jobs as client
 
     return client.wait(ids, timeout=timeout)
 
@@ -150,7 +151,7 @@ def test_kill_9_mid_job_completes_exactly_once_after_restart(env, home, tmp_path
 
 
 def test_cancel_a_running_job(env, home, tmp_path):
-    from workers import client
+    from workbench import jobs as client
 
     make_title(tmp_path, "Long")
     env = {**env, "WORKBENCH_FAULT_INJECTION": "sleep:Long:4"}
@@ -160,7 +161,7 @@ def test_cancel_a_running_job(env, home, tmp_path):
         while jobs.get_job(job.id).state != "running":
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        assert client.cancel(job.id).state == "cancelled"
+        assert client.cancel(Actor("cara", "creative"), job.id).state == "cancelled"
         [view] = wait([job.id])
         time.sleep(6)  # the job's sleep ends; it must notice the cancellation and stop
         assert jobs.get_job(job.id).state == "cancelled"

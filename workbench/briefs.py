@@ -53,6 +53,7 @@ from generators.thumbnails.generator import MAX_TITLE_CHARS, MAX_TOP_K, Thumbnai
 from generators.thumbnails.render import OUTPUT_TYPES
 from generators.thumbnails.segments import SEGMENTS
 from workbench.errors import InvalidInput
+from workbench.ids import MAX_INT
 from workbench.names import check_title_name
 
 BriefFormat = Literal["yaml", "json"]
@@ -456,9 +457,12 @@ class BriefYamlLoader(yaml.SafeLoader):
     def construct_yaml_int(self, node):
         value = self.construct_scalar(node)
         try:
-            return _yaml12_int(value)
+            number = _yaml12_int(value)
         except ValueError as exc:
             raise _Refused(f"bad integer {_quote(value)}: {exc}", node.start_mark) from None
+        if not -MAX_INT <= number <= MAX_INT:
+            raise _Refused(f"integer {_quote(value)} is out of range (at most {MAX_INT})", node.start_mark)
+        return number
 
     def construct_yaml_float(self, node):
         value = self.construct_scalar(node)
@@ -556,6 +560,13 @@ def _no_constant(name: str) -> Any:
     raise _Refused(f"{name} is not a JSON number")
 
 
+def _bounded_int(text: str) -> int:
+    # checked on the digits first: Python refuses to convert more than 4,300 of them anyway
+    if len(text.lstrip("-")) > 19 or not -MAX_INT <= int(text) <= MAX_INT:
+        raise _Refused(f"integer {_quote(text)} is out of range (at most {MAX_INT})")
+    return int(text)
+
+
 def _finite_float(text: str) -> float:
     number = float(text)
     if not math.isfinite(number):
@@ -570,7 +581,8 @@ def _parse_json(text: str, source: str) -> Any:
         raise InvalidBrief([f"{source}: nested deeper than {MAX_DEPTH} levels"])
     try:
         return json.loads(
-            text, object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite_float
+            text, object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite_float,
+            parse_int=_bounded_int,
         )
     except _Refused as exc:
         raise InvalidBrief([f"{source}: {exc}"]) from None

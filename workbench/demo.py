@@ -18,12 +18,11 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from generators.thumbnails.crop import FORMATS
-from workbench import workflow
+from workbench import jobs, workflow
 from workbench.errors import ProvenanceError, WorkbenchError
-from workers import client
 from workers.broker import EmbeddedBroker
 from workers.process import WorkerProcess
-from workbench.names import safe_filename
+from workbench.names import title_folder
 from workbench.sample import make_sample_title
 from workbench.settings import Settings, get_settings
 
@@ -80,9 +79,9 @@ def run_demo(progress: Callable[[str], None] | None = None, settings: Settings |
     with _worker(settings, say):
         timings["worker_start_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        submitted = client.submit_brief(brief_path, settings=settings)
+        submitted = jobs.submit_brief(brief_path, settings=settings)
         say(f"brief {submitted.brief!r}: {len(submitted.jobs)} jobs queued ({submitted.already_done} already done)")
-        views = client.wait([j.id for j in submitted.jobs], settings=settings, on_update=_reporter(say))
+        views = jobs.wait([j.id for j in submitted.jobs], settings=settings, on_update=_reporter(say))
     timings["jobs_s"] = time.perf_counter() - t
     failed = [v for v in views if v.state != "succeeded"]
     if failed:
@@ -106,7 +105,7 @@ def run_demo(progress: Callable[[str], None] | None = None, settings: Settings |
     say(f"verified {verified} manifests ({state})")
 
     # 5. contact sheet
-    sheet = settings.output_dir / safe_filename(ingested.title_name) / "contact-sheet.jpg"
+    sheet = settings.output_dir / title_folder(ingested.title_id, ingested.title_name) / "contact-sheet.jpg"
     picks = make_contact_sheet(variants, sheet)
     if progress:
         _print_summary(picks)

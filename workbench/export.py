@@ -35,12 +35,15 @@ What one export does (:func:`export_approved`):
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import io
 import json
+import logging
 import os
 import shutil
-import tempfile
+import stat
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -66,6 +69,7 @@ from provenance import (
     trust_anchors_for,
     verify_file,
 )
+from workbench import scratch
 from workbench.access import Actor, require
 from workbench.analysis.types import Box, Face
 from workbench.catalog import open_catalog, repo
@@ -75,6 +79,8 @@ from workbench.names import safe_filename
 from workbench.review import VariantRow, _rows_select, _to_row, write_csv
 from workbench.settings import Settings, get_settings
 from workbench.store import AssetStore, sha256_file
+
+log = logging.getLogger(__name__)
 
 Fit = Literal["own", "cover", "strip", "pause"]
 
@@ -168,28 +174,32 @@ class _Item:
 def export_approved(actor: Actor, out_dir: Path, *, title: str | int | None = None,
                     settings: Settings | None = None) -> ExportResult:
     """Export the newest approved version of every slot (of ``title``, or of all titles) into
-    ``out_dir``. Raises InvalidInput when nothing is approved; variants that fail verification
-    are listed in ``blocked`` and the rest are exported."""
+    ``out_dir``. Raises InvalidInput when nothing is approved or ``out_dir`` cannot be used;
+    a variant that fails verification or rendering is listed in ``blocked`` with its reason and
+    the rest are exported. Concurrent exports into one folder never share a name or a staging
+    folder, and the audit records the sha256 of exactly the zip left on disk."""
     settings = settings or get_settings()
     started = time.perf_counter()
     # 1. check permission and inputs
     require(actor, "export")
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise InvalidInput(f"{out_dir} is not a directory")
+        raise InvalidInput(f"--out {out_dir}: not a folder")
     items, title_name, title_id = _approved_items(title, settings)
     if not items:
         where = f" for title {title_name!r}" if title_name else ""
         raise InvalidInput(f"nothing to export: no approved variants{where}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _usable_out_dir(out_dir)
+    scratch.sweep_folder(out_dir, [scratch.TEMP_PREFIX])  # a killed export's staging folder and zip temp
     exported_at = datetime.now(UTC).replace(microsecond=0)
     name = f"export-{safe_filename(title_name or 'all-titles', 60)}-{exported_at.strftime('%Y%m%dT%H%M%SZ')}"
-    folder, zip_path = _unique(out_dir, name)
+    folder, zip_path = _reserve(out_dir, name)
     name = folder.name
 
     workers = max(1, min(MAX_WORKERS, os.cpu_count() or 1))
-    staging = Path(tempfile.mkdtemp(prefix=".tmp-export-", dir=out_dir))
+    staging = out_dir / scratch.temp_name(scratch.TEMP_PREFIX + "export-")
     try:
+        staging.mkdir()
         # 2. verify every approved file before rendering anything
         t_verify = time.perf_counter()
         anchors = trust_anchors_for(settings)
@@ -200,11 +210,12 @@ def export_approved(actor: Actor, out_dir: Path, *, title: str | int | None = No
         ready = [i for i in items if i.reason is None]
         _load_faces(ready, settings)
 
-        # 3. render and re-sign each variant's deliveries
+        # 3. render and re-sign each variant's deliveries (a variant that fails is blocked alone)
         identity = load_identity(settings)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="export-render") as pool:
-            per_item = list(pool.map(lambda item: _render(item, staging, identity, exported_at, settings), ready))
+            per_item = list(pool.map(lambda item: _render_isolated(item, staging, identity, exported_at, settings), ready))
         files = [f for group in per_item for f in group]
+        ready = [i for i in ready if i.reason is None]
 
         # 4. manifests, then the folder and the zip
         blocked = [(i.row.id, i.reason) for i in items if i.reason is not None]
@@ -223,17 +234,60 @@ def export_approved(actor: Actor, out_dir: Path, *, title: str | int | None = No
         (staging / "manifest.csv").write_text(
             write_csv(MANIFEST_CSV_COLUMNS, ([e[c] for c in MANIFEST_CSV_COLUMNS] for e in entries)), encoding="utf-8"
         )
-        _write_zip(staging, zip_path, exported_at)
-        os.replace(staging, folder)
-    except BaseException:
+        zip_sha = _write_zip(staging, zip_path, exported_at)
+        os.replace(staging, folder)  # onto the empty folder reserved for this export
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        zip_path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+        if isinstance(exc, OSError):
+            raise InvalidInput(f"export into {out_dir} failed: {exc.strerror or exc}") from None
         raise
     files = [_moved(f, staging, folder) for f in files]
 
     # 5. the audit trail
-    _record_export(actor, title_id, name, zip_path, ready, files, blocked, settings)
+    _record_export(actor, title_id, name, zip_path, zip_sha, ready, files, blocked, settings)
     return ExportResult(zip_path=zip_path, folder=folder, files=files, blocked=blocked, variants=len(ready),
                         seconds=time.perf_counter() - started, verify_seconds=verify_seconds)
+
+
+def _usable_out_dir(out_dir: Path) -> Path:
+    """``out_dir`` made (with its parents) and writable, or one line saying why it cannot be."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidInput(f"--out {out_dir}: not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"--out {out_dir}: cannot make this folder ({exc.strerror or exc})") from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise InvalidInput(f"--out {out_dir}: not writable")
+    return out_dir
+
+
+def _reserve(out_dir: Path, name: str) -> tuple[Path, Path]:
+    """A folder and a zip name no other export uses, taken atomically: the folder is made with
+    mkdir (fails if it exists) and the zip created exclusively, so two exports in the same second
+    get ``name`` and ``name-2`` whatever their timing."""
+    for n in range(1, 10_000):
+        candidate = name if n == 1 else f"{name}-{n}"
+        folder, zip_path = out_dir / candidate, out_dir / f"{candidate}.zip"
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise InvalidInput(f"--out {out_dir}: cannot write there ({exc.strerror or exc})") from None
+        try:
+            os.close(os.open(zip_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            folder.rmdir()
+            continue
+        except OSError as exc:
+            folder.rmdir()
+            raise InvalidInput(f"--out {out_dir}: cannot write there ({exc.strerror or exc})") from None
+        return folder, zip_path
+    raise InvalidInput(f"--out {out_dir}: too many exports named {name!r} already")
 
 
 # -- selection --------------------------------------------------------------------------------
@@ -281,9 +335,12 @@ def _verify(item: _Item, store: AssetStore, anchors: bytes | None) -> None:
         return
     path = store.path_for(row.sha256, row.ext)
     try:
-        item.data = path.read_bytes()
+        item.data = _read_stored(path)
     except FileNotFoundError:
         item.reason = f"the approved file is missing from the asset store ({path.name})"
+        return
+    except OSError as exc:
+        item.reason = f"the approved file cannot be read from the asset store ({path.name}: {exc.strerror or exc})"
         return
     reasons = []
     actual = hashlib.sha256(item.data).hexdigest()
@@ -301,18 +358,39 @@ def _verify(item: _Item, store: AssetStore, anchors: bytes | None) -> None:
         item.data = b""
 
 
+def _read_stored(path: Path) -> bytes:
+    """A stored file's bytes; only a regular file is read (a folder, a FIFO or a device put in its
+    place is refused at once instead of blocking or raising mid-export)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 # -- faces and saliency, in the variant's own coordinates -------------------------------------
 
 
 def _load_faces(items: list[_Item], settings: Settings) -> None:
-    """The face boxes and saliency box of each variant's source frame, from the stored analysis,
-    mapped through the crop its recipe records. Variants without that information get none
-    (their strips are centred)."""
+    """The face boxes and saliency box of each variant, in the variant's own coordinates. A recipe
+    that records where faces are in its image (``details.faces``: every treatment, outpaint
+    included) is used as is; older recipes get their source frame's faces from the stored
+    analysis, mapped through the crop the recipe records. Variants with neither get none (their
+    strips are centred)."""
     wanted: dict[tuple[str, int], list[_Item]] = {}
     for item in items:
         recipe = item.row.recipe or {}
         details = recipe.get("details") or {}
-        if recipe.get("source_sha256") and isinstance(details.get("frame"), int) and isinstance(details.get("crop"), dict):
+        recorded = _recorded_faces(details.get("faces"))
+        if recorded is not None:
+            item.faces = recorded
+        crop = details.get("crop")
+        if recipe.get("source_sha256") and isinstance(details.get("frame"), int) and (recorded is None or isinstance(crop, dict)):
             wanted.setdefault((recipe["source_sha256"], details["frame"]), []).append(item)
     if not wanted:
         return
@@ -333,14 +411,33 @@ def _load_faces(items: list[_Item], settings: Settings) -> None:
             continue
         faces, features = found[key]
         for item in group:
-            crop = item.row.recipe["details"]["crop"]
+            crop = (item.row.recipe.get("details") or {}).get("crop")
+            if not isinstance(crop, dict):
+                continue
+            item.saliency = _map_box(features.get("saliency_box"), crop)
+            if item.faces:
+                continue  # recorded by the generator
             mapped = [_map_box(f.get("box"), crop) for f in faces if isinstance(f, dict)]
             item.faces = tuple(
                 Face(box=box, confidence=float(f.get("confidence", 1.0)))
                 for f, box in zip([f for f in faces if isinstance(f, dict)], mapped)
                 if box is not None
             )
-            item.saliency = _map_box(features.get("saliency_box"), crop)
+
+
+def _recorded_faces(value: Any) -> tuple[Face, ...] | None:
+    """``details.faces`` of a recipe as Face boxes (None: the recipe records none or is malformed)."""
+    if not isinstance(value, list):
+        return None
+    faces = []
+    for f in value:
+        try:
+            box = Box(float(f["x"]), float(f["y"]), float(f["w"]), float(f["h"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        if box.w > 0 and box.h > 0:
+            faces.append(Face(box=box, confidence=float(f.get("confidence", 1.0))))
+    return tuple(faces)
 
 
 def _map_box(box: Any, crop: dict[str, Any]) -> Box | None:
@@ -370,6 +467,25 @@ def _base_name(row: VariantRow) -> str:
     return f"{base}_v{row.version}_id{row.id}"
 
 
+def _render_isolated(item: _Item, staging: Path, identity: Any, exported_at: datetime,
+                     settings: Settings) -> list[ExportedFile]:
+    """One variant's deliveries; if anything about this variant fails (a file that does not
+    decode, a signing error), it is blocked with the reason and the export goes on."""
+    try:
+        return _render(item, staging, identity, exported_at, settings)
+    except Exception as exc:  # an isolation boundary: one variant's failure never stops the export
+        log.warning("event=export_variant_failed variant=%d error=%s", item.row.id, exc, exc_info=True)
+        for path in staging.rglob(f"{_base_name(item.row)}*"):
+            path.unlink(missing_ok=True)
+        item.reason = f"its deliveries could not be made: {type(exc).__name__}: {_one_line(str(exc))}"
+        item.data = b""
+        return []
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
 def _render(item: _Item, staging: Path, identity: Any, exported_at: datetime, settings: Settings) -> list[ExportedFile]:
     row = item.row
     base = _base_name(row)
@@ -384,14 +500,11 @@ def _render(item: _Item, staging: Path, identity: Any, exported_at: datetime, se
         metadata={"com.creativeworkbench.variant_id": row.id, "com.creativeworkbench.version": row.version,
                   "com.creativeworkbench.sha256": row.sha256},
     )
-    for spec in DELIVERY_SPECS:
-        if not spec.applies_to(width, height):
-            continue
+    for spec, plan in delivery_plans(width, height, row.mime, item.faces, item.saliency):
         arcname = f"{spec.folder}/{base}_{spec.name}.jpg"
-        if (width, height) == (spec.width, spec.height) and row.mime == "image/jpeg":
+        if plan is None:
             files.append(_write_file(staging, arcname, item.data, row, spec.name, width, height, row.mime, resigned=False))
             continue
-        plan = plan_crop(width, height, spec.width, spec.height, item.faces, item.saliency)
         actions = _actions(plan, row.mime, model_made=bool((row.recipe or {}).get("model")))
         rendered = image.resize((spec.width, spec.height), Image.Resampling.LANCZOS, box=plan.box, reducing_gap=3.0)
         unsigned = staging / ".unsigned" / arcname
@@ -412,6 +525,80 @@ def _render(item: _Item, staging: Path, identity: Any, exported_at: datetime, se
         files.append(_describe(staging, arcname, row, spec.name, spec.width, spec.height, "image/jpeg",
                                crop={**plan.to_dict()["box"], "strategy": plan.strategy}))
     return files
+
+
+def delivery_plans(width: int, height: int, mime: str, faces: tuple[Face, ...] = (),
+                   saliency: Box | None = None) -> list[tuple[DeliverySpec, CropPlan | None]]:
+    """The deliveries a ``width`` x ``height`` approved file gets, each with the crop that makes
+    it (None: delivered as the file itself, byte for byte)."""
+    out: list[tuple[DeliverySpec, CropPlan | None]] = []
+    for spec in DELIVERY_SPECS:
+        if not spec.applies_to(width, height):
+            continue
+        if (width, height) == (spec.width, spec.height) and mime == "image/jpeg":
+            out.append((spec, None))
+        else:
+            out.append((spec, plan_crop(width, height, spec.width, spec.height, faces, saliency)))
+    return out
+
+
+# -- previewing an export before it is made ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryPreview:
+    delivery: str  # a DeliverySpec name
+    width: int
+    height: int
+    box: tuple[int, int, int, int] | None  # the window cut from the approved file (x0, y0, x1, y1); None: the file itself
+    faces_kept: int
+    faces_total: int
+    strategy: str
+
+    @property
+    def cuts_a_face(self) -> bool:
+        return self.faces_kept < self.faces_total
+
+
+@dataclass(frozen=True)
+class VariantPreview:
+    row: VariantRow
+    blocked: str | None  # why it would be blocked (verification), else None
+    deliveries: tuple[DeliveryPreview, ...]
+    faces: tuple[Face, ...]  # where faces are in the approved file (normalised)
+
+    @property
+    def cuts_a_face(self) -> bool:
+        return any(d.cuts_a_face for d in self.deliveries)
+
+
+def preview_export(actor: Actor, *, title: str | int | None = None, settings: Settings | None = None) -> list[VariantPreview]:
+    """What :func:`export_approved` would deliver, without writing anything: per approved variant,
+    whether it would be blocked, and each delivery's crop window with the faces it keeps (a
+    delivery that cuts a face says so), for the Export page to show before the zip is made."""
+    settings = settings or get_settings()
+    require(actor, "export")
+    items, _title_name, _title_id = _approved_items(title, settings)
+    anchors = trust_anchors_for(settings)
+    store = AssetStore(settings.store_dir)
+    workers = max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="export-preview") as pool:
+        list(pool.map(lambda item: _verify(item, store, anchors), items))
+    _load_faces([i for i in items if i.reason is None], settings)
+    previews = []
+    for item in items:
+        row, deliveries = item.row, []
+        if item.reason is None and row.width and row.height:
+            for spec, plan in delivery_plans(row.width, row.height, row.mime, item.faces, item.saliency):
+                if plan is None:
+                    deliveries.append(DeliveryPreview(spec.name, spec.width, spec.height, None, len(item.faces),
+                                                      len(item.faces), "own"))
+                else:
+                    deliveries.append(DeliveryPreview(spec.name, spec.width, spec.height, plan.box, plan.faces_kept,
+                                                      plan.faces_total, plan.strategy))
+        item.data = b""
+        previews.append(VariantPreview(row, item.reason, tuple(deliveries), item.faces))
+    return previews
 
 
 def _actions(plan: CropPlan, source_mime: str, *, model_made: bool = False) -> tuple[EditAction, ...]:
@@ -512,40 +699,33 @@ def _crop_text(crop: dict[str, Any] | None) -> str | None:
 _STORED_SUFFIXES = (".jpg", ".jpeg", ".webp", ".png", ".mp4")  # already compressed
 
 
-def _write_zip(staging: Path, zip_path: Path, exported_at: datetime) -> None:
+def _write_zip(staging: Path, zip_path: Path, exported_at: datetime) -> str:
     """The staging folder as a zip: manifests first, then the files in sorted order, every entry
-    with the export's time (so the zip depends on the files only)."""
+    with the export's time (so the zip depends on the files only). Written to a private temp and
+    renamed onto ``zip_path`` (reserved by this export); returns the sha256 of those bytes."""
     names = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")
                    if p.is_file() and not p.relative_to(staging).as_posix().startswith("."))
     order = [n for n in ("manifest.json", "manifest.csv") if n in names] + [n for n in names if n not in ("manifest.json", "manifest.csv")]
-    tmp = zip_path.with_name(f".tmp-{zip_path.name}")
+    tmp = zip_path.with_name(scratch.temp_name(scratch.TEMP_PREFIX, ".zip"))
     stamp = exported_at.timetuple()[:6]
     try:
-        with zipfile.ZipFile(tmp, "w") as zf:
+        with zipfile.ZipFile(tmp, "x") as zf:
             for name in order:
                 info = zipfile.ZipInfo(name, date_time=stamp)
                 info.compress_type = zipfile.ZIP_STORED if name.lower().endswith(_STORED_SUFFIXES) else zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 zf.writestr(info, (staging / name).read_bytes())
+        digest = sha256_file(tmp)
         os.replace(tmp, zip_path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     shutil.rmtree(staging / ".unsigned", ignore_errors=True)
+    return digest
 
 
-def _unique(out_dir: Path, name: str) -> tuple[Path, Path]:
-    """A folder and zip name not used yet (two exports in the same second get -2, -3...)."""
-    candidate, n = name, 1
-    while (out_dir / candidate).exists() or (out_dir / f"{candidate}.zip").exists():
-        n += 1
-        candidate = f"{name}-{n}"
-    return out_dir / candidate, out_dir / f"{candidate}.zip"
-
-
-def _record_export(actor: Actor, title_id: int | None, name: str, zip_path: Path, ready: list[_Item],
+def _record_export(actor: Actor, title_id: int | None, name: str, zip_path: Path, zip_sha: str, ready: list[_Item],
                    files: list[ExportedFile], blocked: list[tuple[int, str]], settings: Settings) -> None:
-    zip_sha = sha256_file(zip_path)
     with open_catalog(settings).session() as session:
         title = repo.get_title(session, title_id) if title_id is not None else None
         variants = {v.id: v for v in repo.get_variants(session, [vid for vid, _ in blocked])} if blocked else {}

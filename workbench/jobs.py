@@ -29,8 +29,9 @@ import sqlalchemy as sa
 
 from workbench.catalog import open_catalog, repo
 from workbench.catalog.models import Brief as BriefRow
-from workbench.catalog.models import Job
+from workbench.catalog.models import JOB_STATES, Job
 from workbench.errors import InvalidInput, NotFound, WorkbenchError
+from workbench.ids import check_id
 from workbench.settings import Settings, get_settings
 
 JOB_KINDS_ON_GPU: set[str] = set()  # kinds whose generator always runs a model
@@ -123,6 +124,8 @@ def create_jobs(specs, *, brief_name: str | None = None, brief_spec: dict | None
 
 def list_jobs(status: str | None = None, ids: list[int] | None = None, *, settings: Settings | None = None) -> list[JobView]:
     settings = settings or get_settings()
+    if status not in (None, "") and status not in JOB_STATES:
+        raise InvalidInput(f"unknown job state {status!r}; states: {', '.join(JOB_STATES)}")
     with open_catalog(settings).session() as session:
         query = sa.select(Job).order_by(Job.id)
         if status:
@@ -133,7 +136,7 @@ def list_jobs(status: str | None = None, ids: list[int] | None = None, *, settin
 
 
 def _load(session, job_id: int) -> Job:
-    job = session.get(Job, job_id)
+    job = session.get(Job, check_id(job_id, "job id"))
     if job is None:
         raise NotFound(f"no job {job_id}; see `workbench jobs`")
     return job
@@ -151,7 +154,7 @@ def mark_submitted(job_id: int, task_id: str, *, settings: Settings) -> None:
         job.celery_task_id = task_id
 
 
-def mark_cancelled(job_id: int, *, settings: Settings | None = None) -> JobView:
+def mark_cancelled(job_id: int, *, by=None, settings: Settings | None = None) -> JobView:
     settings = settings or get_settings()
     with open_catalog(settings).session() as session:
         job = _load(session, job_id)
@@ -160,11 +163,11 @@ def mark_cancelled(job_id: int, *, settings: Settings | None = None) -> JobView:
         if job.state != "cancelled":
             job.state = "cancelled"
             job.finished_at = _now()
-            repo.record_audit(session, _actor(), "system", "job.cancel", title=job.title, details={"job": job.id})
+            repo.record_audit(session, *_who(by), "job.cancel", title=job.title, details={"job": job.id})
         return _view(job)
 
 
-def reset_for_retry(job_id: int, *, settings: Settings | None = None) -> JobView:
+def reset_for_retry(job_id: int, *, by=None, settings: Settings | None = None) -> JobView:
     settings = settings or get_settings()
     with open_catalog(settings).session() as session:
         job = _load(session, job_id)
@@ -173,12 +176,94 @@ def reset_for_retry(job_id: int, *, settings: Settings | None = None) -> JobView
         job.state, job.error, job.progress = "queued", None, 0.0
         job.attempts = job.retries = 0
         job.worker = job.heartbeat_at = job.finished_at = None
-        repo.record_audit(session, _actor(), "system", "job.retry", title=job.title, details={"job": job.id})
+        repo.record_audit(session, *_who(by), "job.retry", title=job.title, details={"job": job.id})
         return _view(job)
 
 
 def _actor() -> str:
     return os.environ.get("WORKBENCH_USER") or os.environ.get("USER") or "cli"
+
+
+def _who(by) -> tuple[str, str]:
+    """(name, role) an audit event records: the acting user, or the local system."""
+    return (by.name, by.role) if by is not None else (_actor(), "system")
+
+
+# -- submitting, cancelling, retrying (through the configured queue) ---------------------------
+
+
+@dataclass(frozen=True)
+class Submitted:
+    brief: str
+    jobs: list[JobView]
+    new: int
+    already_done: int
+    unserved: tuple[str, ...] = ()  # queues of these jobs that no live worker serves right now
+
+
+def submit_brief(path, *, settings: Settings | None = None) -> Submitted:
+    """Fan a brief file out into jobs and queue the ones not done yet (idempotent: a job already
+    made is not made again)."""
+    from workbench.briefs import load_brief, plan_jobs
+    from workbench.queue import get_queue, serving
+
+    settings = settings or get_settings()
+    brief = load_brief(path)
+    specs = plan_jobs(brief)
+    rows = create_jobs(specs, brief_name=brief.name, brief_spec={"source": brief.source}, settings=settings)
+    queue = get_queue(settings)
+    done = 0
+    for view, _created in rows:
+        if view.state == "succeeded":
+            done += 1  # idempotent: the same job already made its variants
+        elif view.state == "queued":
+            queue.enqueue(view, settings)  # a second message for a queued job is harmless: runs claim it once
+    views = list_jobs(ids=[v.id for v, _ in rows], settings=settings)
+    wanted = sorted({v.queue(settings) for v in views if v.state == "queued"})
+    return Submitted(brief=brief.name, jobs=views, new=sum(c for _, c in rows), already_done=done,
+                     unserved=tuple(q for q in wanted if not serving(q, settings)))
+
+
+def cancel(actor, job_id: int, *, settings: Settings | None = None) -> JobView:
+    """Cancel a queued or running job (needs the ``jobs`` permission): a queued one is taken off
+    its queue, a running one stops at its next checkpoint."""
+    from workbench.access import require
+    from workbench.queue import get_queue
+
+    require(actor, "jobs")
+    settings = settings or get_settings()
+    view = mark_cancelled(job_id, by=actor, settings=settings)
+    if view.celery_task_id:
+        get_queue(settings).revoke(view, settings)
+    return view
+
+
+def retry(actor, job_id: int, *, settings: Settings | None = None) -> JobView:
+    """Queue a failed or cancelled job again (needs the ``jobs`` permission)."""
+    from workbench.access import require
+    from workbench.queue import get_queue
+
+    require(actor, "jobs")
+    settings = settings or get_settings()
+    view = reset_for_retry(job_id, by=actor, settings=settings)
+    get_queue(settings).enqueue(view, settings)
+    return get_job(job_id, settings=settings)
+
+
+def wait(job_ids: list[int], *, settings: Settings | None = None, timeout: float | None = None,
+         on_update: Callable[[list[JobView]], None] | None = None, poll: float = 0.25) -> list[JobView]:
+    """Poll the jobs' rows until all are finished (or ``timeout`` seconds passed); returns them."""
+    settings = settings or get_settings()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        views = list_jobs(ids=job_ids, settings=settings)
+        if on_update:
+            on_update(views)
+        if all(v.state in FINISHED for v in views):
+            return views
+        if deadline is not None and time.monotonic() > deadline:
+            return views
+        time.sleep(poll)
 
 
 # -- running (inside a worker) ----------------------------------------------------------------

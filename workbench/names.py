@@ -31,3 +31,11 @@ def safe_filename(text: str, max_len: int = 80) -> str:
     slug = _SAFE.sub("-", ascii_text).strip("-.")
     slug = re.sub(r"\.{2,}", ".", slug)
     return (slug[:max_len].rstrip("-.") or "untitled")
+
+
+def title_folder(title_id: int, name: str) -> str:
+    """The folder of a title's friendly copies: its slug and its id, so two titles never share one
+    ("日本" and "中国" are ``untitled-3`` and ``untitled-4``; "Show A" and "Show-A" differ too)."""
+    if isinstance(title_id, bool) or not isinstance(title_id, int) or title_id < 1:
+        raise ValueError(f"title id must be a positive integer, got {title_id!r}")
+    return f"{safe_filename(name, 60)}-{title_id}"

@@ -12,7 +12,7 @@ Tweaks (any combination):
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from generators.diffusion.treatments import TreatmentParams
@@ -24,6 +24,8 @@ from workbench.briefs import JobSpec
 from workbench.catalog import open_catalog, repo
 from workbench.catalog.models import Variant
 from workbench.errors import InvalidInput, NotFound
+from workbench.ids import check_id
+from workbench.queue import Dispatch, dispatch
 from workbench.settings import Settings, get_settings
 
 TWEAKS = ("frame", "crop", "treatment", "seed", "engine")
@@ -67,14 +69,21 @@ def tweaked_params(recipe: dict[str, Any], tweak: dict[str, Any]) -> ThumbnailPa
     return params
 
 
+@dataclass(frozen=True)
+class Regenerated:
+    job: jobs.JobView  # follow it with workbench.jobs.get_job
+    dispatch: Dispatch  # queued for a worker, running here, or waiting for a worker (with a note)
+
+
 def regenerate(actor: Actor, variant_id: int, tweak: dict[str, Any], *, comment: str | None = None,
-               settings: Settings | None = None) -> jobs.JobView:
-    """Queue a job that makes the slot's next version. Returns the job (follow it with
-    :func:`workbench.jobs.get_job`)."""
+               settings: Settings | None = None) -> Regenerated:
+    """Queue a job that makes the slot's next version, and say where it went (see
+    :func:`workbench.queue.dispatch`: with no worker serving its queue it runs in this process
+    when ``WORKBENCH_INLINE_JOBS`` is on, else it waits and the note says so)."""
     require(actor, "regenerate")
     settings = settings or get_settings()
     with open_catalog(settings).session() as session:
-        variant = session.get(Variant, variant_id)
+        variant = session.get(Variant, check_id(variant_id, "variant id"))
         if variant is None:
             raise NotFound(f"no variant {variant_id}")
         if variant.kind != "thumbnail":
@@ -86,13 +95,10 @@ def regenerate(actor: Actor, variant_id: int, tweak: dict[str, Any], *, comment:
         data.pop(derived, None)
     [(view, _created)] = jobs.create_jobs([JobSpec("thumbnail", title_id, data)], settings=settings)
     if view.state in ("failed", "cancelled"):
-        view = jobs.reset_for_retry(view.id, settings=settings)
-    if view.state == "queued":
-        from workers.client import enqueue
-
-        enqueue(view, settings)
+        view = jobs.reset_for_retry(view.id, by=actor, settings=settings)
     with open_catalog(settings).session() as session:
         variant = session.get(Variant, variant_id)
         repo.record_audit(session, actor=actor.name, role=actor.role, action="variant.regenerate", variant=variant,
                           comment=comment, details={"tweak": dict(tweak), "job_id": view.id})
-    return jobs.get_job(view.id, settings=settings)
+    sent = dispatch(view, settings) if view.state == "queued" else Dispatch("queued", view.queue(settings))
+    return Regenerated(jobs.get_job(view.id, settings=settings), sent)

@@ -44,6 +44,7 @@ from workbench.catalog.models import (
     Variant,
 )
 from workbench.errors import InvalidInput, NotFound, WorkbenchError
+from workbench.ids import MAX_ID, check_id
 from workbench.settings import Settings, get_settings
 from workbench.store import AssetStore, sha256_file
 
@@ -312,8 +313,9 @@ def get_rows(ids: Iterable[int], *, settings: Settings | None = None) -> list[Va
     """Variants by id, in id order (missing ids are left out)."""
     settings = settings or get_settings()
     store = AssetStore(settings.store_dir)
+    ids = [i for i in ids if isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= MAX_ID]  # no row has another id
     with open_catalog(settings).session() as session:
-        rows = session.execute(_rows_select().where(Variant.id.in_(list(ids))).order_by(Variant.id)).all()
+        rows = session.execute(_rows_select().where(Variant.id.in_(ids)).order_by(Variant.id)).all()
     return [_to_row(r, store) for r in rows]
 
 
@@ -426,6 +428,7 @@ def explain(row: VariantRow) -> dict[str, Any]:
 def review_events(variant_id: int, *, settings: Settings | None = None) -> list[ReviewEventView]:
     """A variant's review history, oldest first."""
     settings = settings or get_settings()
+    check_id(variant_id, "variant id")
     with open_catalog(settings).session() as session:
         events = session.scalars(sa.select(ReviewEvent).where(ReviewEvent.variant_id == variant_id).order_by(ReviewEvent.id))
         return [_event_view(e) for e in events]
@@ -463,6 +466,7 @@ def variant_detail(variant_id: int, *, settings: Settings | None = None) -> Vari
     now, not cached), whether the file still has the catalog's checksum, the slot's versions,
     the review history and the explanation."""
     settings = settings or get_settings()
+    check_id(variant_id, "variant id")
     rows = get_rows([variant_id], settings=settings)
     if not rows:
         raise NotFound(f"no variant {variant_id}")
@@ -511,6 +515,8 @@ def _check_ids(variant_ids: Sequence[int]) -> list[int]:
         raise InvalidInput("no variants chosen")
     if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise InvalidInput("variant ids must be integers")
+    for i in ids:
+        check_id(i, "variant id")
     if len(ids) > MAX_BATCH:
         raise InvalidInput(f"{len(ids)} variants in one decision; at most {MAX_BATCH}")
     return ids
@@ -522,25 +528,14 @@ def decide(actor: Actor, variant_ids: Sequence[int], decision: str, comment: str
 
     Each variant gets its status change, one ReviewEvent (action = the decision) and one
     AuditEvent (action ``review.<decision>``), in one transaction. Nothing changes when any
-    variant is missing, already in that state, decided already (unless the actor is an admin),
-    or was decided by someone else meanwhile (:class:`DecisionConflict`)."""
+    variant is missing, already in that state, decided already (unless the actor is an admin,
+    who must then say why in the comment), or was decided by someone else meanwhile
+    (:class:`DecisionConflict`)."""
     settings = settings or get_settings()
-    # 1. check inputs and permission before touching the catalog
-    if decision not in DECISIONS:
-        raise InvalidInput(f"unknown decision {decision!r}; decisions: {', '.join(DECISIONS)}")
-    require(actor, "review")
-    ids = _check_ids(variant_ids)
-    if decision == "approve" and len(ids) > 1:
-        require(actor, "batch_approve")
-    comment = check_comment(comment, decision)
-    new_status = DECISION_STATUS[decision]
-
+    ids, comment, new_status = _check_decision(actor, variant_ids, decision, comment)
     with open_catalog(settings).session() as session:
         # 2. load and validate the whole batch first
-        variants = {v.id: v for v in repo.get_variants(session, ids)}
-        missing = [i for i in ids if i not in variants]
-        if missing:
-            raise NotFound(f"no variant(s) {', '.join(map(str, missing))}")
+        variants = _load_batch(session, ids)
         same = [i for i in ids if variants[i].review_status == new_status]
         if same:
             raise InvalidInput(f"variant(s) {', '.join(map(str, same))} already {new_status.replace('_', ' ')}")
@@ -548,28 +543,82 @@ def decide(actor: Actor, variant_ids: Sequence[int], decision: str, comment: str
         if decided and actor.role != "admin":
             shown = ", ".join(f"{i} ({variants[i].review_status.replace('_', ' ')})" for i in decided)
             raise PermissionDenied(f"variant(s) {shown} already decided: only an admin may change a decision")
+        if decided and comment is None:
+            shown = ", ".join(f"{i} ({variants[i].review_status.replace('_', ' ')})" for i in decided)
+            raise InvalidInput(f"say why: changing a decision needs a comment (variant(s) {shown})")
         # 3. change, guarded against a concurrent decision, and record both events
-        views = []
-        for vid in ids:
-            v = variants[vid]
-            old = v.review_status
-            changed = session.execute(
-                sa.update(Variant).where(Variant.id == vid, Variant.review_status == old)
-                .values(review_status=new_status).execution_options(synchronize_session=False)
-            ).rowcount
-            if changed != 1:
-                raise DecisionConflict(f"variant {vid} was decided by someone else meanwhile: reload and try again")
-            details = {"from": old, "to": new_status, "slot_key": v.slot_key, "version": v.version,
-                       "sha256": v.asset.sha256, "batch": len(ids)}
-            event = ReviewEvent(actor=actor.name, role=actor.role, action=decision, variant_id=vid,
-                                title_id=v.title_id, comment=comment, details=details)
-            session.add(event)
-            session.flush()
-            repo.record_audit(session, actor.name, actor.role, f"review.{decision}", variant=v, comment=comment,
-                              details={**details, "review_event": event.id})
-            views.append(_event_view(event))
-        session.expire_all()  # the bulk updates bypassed the identity map
-        return views
+        return _apply(session, actor, [variants[i] for i in ids], decision, new_status, comment)
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """A batch decision on the pending variants of a selection, and what was left alone and why."""
+
+    decided: list[ReviewEventView]
+    skipped: list[tuple[int, str]]  # (variant id, reason), e.g. already approved
+
+
+def decide_pending(actor: Actor, variant_ids: Sequence[int], decision: str, comment: str | None = None, *,
+                   settings: Settings | None = None) -> BatchOutcome:
+    """The batch form of :func:`decide`: the *pending* variants among ``variant_ids`` are decided
+    together (all or nothing, as ``decide``); the others (decided already, or missing) are left
+    alone and reported, so one decided variant in a selection does not refuse the batch. Changing
+    decisions is never done in bulk: that goes one variant at a time, with a comment."""
+    settings = settings or get_settings()
+    ids, comment, new_status = _check_decision(actor, variant_ids, decision, comment)
+    with open_catalog(settings).session() as session:
+        variants = {v.id: v for v in repo.get_variants(session, ids)}
+        skipped = [(i, "no such variant") for i in ids if i not in variants]
+        skipped += [(i, f"already {variants[i].review_status.replace('_', ' ')}") for i in ids
+                    if i in variants and variants[i].review_status != "pending"]
+        pending = [variants[i] for i in ids if i in variants and variants[i].review_status == "pending"]
+        decided = _apply(session, actor, pending, decision, new_status, comment) if pending else []
+    order = {vid: n for n, vid in enumerate(ids)}
+    return BatchOutcome(decided, sorted(skipped, key=lambda s: order[s[0]]))
+
+
+def _check_decision(actor: Actor, variant_ids: Sequence[int], decision: str,
+                    comment: str | None) -> tuple[list[int], str | None, str]:
+    """1. check inputs and permission before touching the catalog."""
+    if decision not in DECISIONS:
+        raise InvalidInput(f"unknown decision {decision!r}; decisions: {', '.join(DECISIONS)}")
+    require(actor, "review")
+    ids = _check_ids(variant_ids)
+    if decision == "approve" and len(ids) > 1:
+        require(actor, "batch_approve")
+    return ids, check_comment(comment, decision), DECISION_STATUS[decision]
+
+
+def _load_batch(session: Session, ids: list[int]) -> dict[int, Variant]:
+    variants = {v.id: v for v in repo.get_variants(session, ids)}
+    missing = [i for i in ids if i not in variants]
+    if missing:
+        raise NotFound(f"no variant(s) {', '.join(map(str, missing))}")
+    return variants
+
+
+def _apply(session: Session, actor: Actor, variants: list[Variant], decision: str, new_status: str,
+           comment: str | None) -> list[ReviewEventView]:
+    views = []
+    for v in variants:
+        old = v.review_status
+        changed = session.execute(
+            sa.update(Variant).where(Variant.id == v.id, Variant.review_status == old)
+            .values(review_status=new_status).execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            raise DecisionConflict(f"variant {v.id} was decided by someone else meanwhile: reload and try again")
+        details = {"from": old, "to": new_status, "slot_key": v.slot_key, "version": v.version,
+                   "sha256": v.asset.sha256, "batch": len(variants)}
+        event = ReviewEvent(actor=actor.name, role=actor.role, action=decision, variant_id=v.id,
+                            title_id=v.title_id, comment=comment, details=details)
+        session.add(event)
+        session.flush()
+        repo.record_audit(session, actor.name, actor.role, f"review.{decision}", variant=v, comment=comment,
+                          details={**details, "review_event": event.id})
+        views.append(_event_view(event))
+    session.expire_all()  # the bulk updates bypassed the identity map
+    return views
 
 
 # -- audit ------------------------------------------------------------------------------------
@@ -599,7 +648,7 @@ def audit_events(by: Actor | None = None, *, action: str | None = None, actor: s
         if title not in (None, ""):
             query = query.where(AuditEvent.title_id == repo.get_title(session, title).id)
         if variant_id is not None:
-            query = query.where(AuditEvent.variant_id == variant_id)
+            query = query.where(AuditEvent.variant_id == check_id(variant_id, "variant id"))
         if since is not None:
             query = query.where(AuditEvent.at >= since)
         if until is not None:

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     job_lease_s: int = Field(default=30, description="A running job's heartbeat lease; a job whose lease ran out may be taken over.")
     max_deliveries: int = Field(default=3, description="Deliveries of one job before it is failed as poison (it killed its worker each time).")
     max_retries: int = Field(default=3, description="Retries, with exponential backoff, of a job that raised an unexpected error.")
+    job_queue: str = Field(default="celery", description="How jobs reach workers: celery (the workers/ package), or module:Class implementing workbench.queue.JobQueue.")
+    inline_jobs: bool = Field(default=False, description="When no worker serves a job's queue, the review UI runs the job in its own process instead of waiting.")
 
     # Diffusion (generators/diffusion)
     diffusion_model: str | None = Field(default=None, description="Diffusion model: a local diffusers folder, a single-file .safetensors/.ckpt checkpoint, or a hub id (needs network). Unset: classical treatments only.")

@@ -21,20 +21,21 @@ Guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
-import secrets
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from workbench import scratch
 from workbench.errors import InvalidInput, NotFound
 
 CHUNK_SIZE = 1 << 20  # 1 MiB
-TEMP_PREFIX = ".tmp-"
+TEMP_PREFIX = scratch.TEMP_PREFIX
 STORED_MODE = 0o444
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -76,6 +77,25 @@ class StoredFile:
     path: Path
     size: int
     ext: str  # with its dot, e.g. ".mp4"; "" for none
+    created: bool = field(default=False, compare=False)  # this call put the file there (it was not stored yet)
+
+
+@dataclass
+class StagedFile:
+    """A private copy in the store, hashed, not yet under its final name: check it (probe it),
+    then :meth:`commit`; leaving :meth:`AssetStore.staged` without committing removes it."""
+
+    path: Path
+    sha256: str
+    size: int
+    ext: str
+    _store: AssetStore
+    stored: StoredFile | None = None
+
+    def commit(self) -> StoredFile:
+        if self.stored is None:
+            self.stored = self._store._commit(self.path, self.sha256, self.size, self.ext)
+        return self.stored
 
 
 class AssetStore:
@@ -151,30 +171,65 @@ class AssetStore:
         ext = normalize_ext(ext)
         return self._write_temp_and_commit(lambda out: _copy_hashing(stream, out), ext)
 
+    @contextlib.contextmanager
+    def staged(self, src: Path | str, ext: str | None = None) -> Iterator[StagedFile]:
+        """Copy ``src`` into a private temp in the store (hashing while copying) and yield it, so
+        the caller checks the very bytes that will be stored; ``commit()`` stores them. The temp
+        is gone when the block ends, committed or not."""
+        src = Path(src)
+        ext = normalize_ext(src.suffix if ext is None else ext)
+        if not src.is_file():
+            raise NotFound(f"no file {str(src)!r} to store")
+        with open(src, "rb", buffering=0) as f:
+            tmp, sha256, size = self._write_temp(lambda out: _copy_hashing(f, out), suffix=ext)
+        staged = StagedFile(tmp, sha256, size, ext, self)
+        try:
+            yield staged
+        finally:
+            if staged.stored is None:
+                tmp.unlink(missing_ok=True)
+
     def _write_temp_and_commit(self, write: Callable[[BinaryIO], tuple[str, int]], ext: str) -> StoredFile:
+        tmp, sha256, size = self._write_temp(write)
+        return self._commit(tmp, sha256, size, ext)
+
+    def _write_temp(self, write: Callable[[BinaryIO], tuple[str, int]], suffix: str = "") -> tuple[Path, str, int]:
         # 1. write into a private temp file next to the store's folders (same file system)
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
+        tmp = self.root / scratch.temp_name(TEMP_PREFIX, suffix)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "wb", buffering=0) as out:
                 sha256, size = write(out)
-                # 2. same content already stored: drop the temp, keep the existing file
-                final = self.path_for(sha256, ext)
-                if final.is_file() and final.stat().st_size == size:
-                    tmp.unlink()
-                    return StoredFile(sha256=sha256, path=final, size=size, ext=ext)
-                # 3. make the bytes durable before they get a final name
+                # 2. make the bytes durable before they get a final name
                 os.fsync(out.fileno())
+            return tmp, sha256, size
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def _commit(self, tmp: Path, sha256: str, size: int, ext: str) -> StoredFile:
+        try:
+            # 3. same content already stored: drop the temp, keep the existing file
+            final = self.path_for(sha256, ext)
+            if final.is_file() and final.stat().st_size == size:
+                tmp.unlink()
+                return StoredFile(sha256=sha256, path=final, size=size, ext=ext)
             os.chmod(tmp, STORED_MODE)
             final.parent.mkdir(parents=True, exist_ok=True)
             # 4. atomic rename; a concurrent writer of the same bytes may have won: same content
             os.replace(tmp, final)
             _fsync_dir(final.parent)
-            return StoredFile(sha256=sha256, path=final, size=size, ext=ext)
+            return StoredFile(sha256=sha256, path=final, size=size, ext=ext, created=True)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+    def remove(self, stored: StoredFile) -> None:
+        """Take back a file this process just stored and nothing refers to (a refused ingest, a
+        variant another writer recorded first). Only files ``put`` created here are removed."""
+        if stored.created:
+            stored.path.unlink(missing_ok=True)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -214,7 +269,11 @@ class AssetStore:
         removed = 0
         for path in self.root.glob(f"{TEMP_PREFIX}*"):
             try:
-                if dead_writers_only and _writer_alive(path.name):
+                if dead_writers_only:
+                    if scratch.owner_alive(path.name, TEMP_PREFIX):
+                        continue
+                    path.unlink()
+                    removed += 1
                     continue
                 if path.stat().st_mtime < cutoff:
                     path.unlink()
@@ -222,19 +281,6 @@ class AssetStore:
             except FileNotFoundError:  # another sweeper or its writer got there first
                 continue
         return removed
-
-
-def _writer_alive(name: str) -> bool:
-    pid_text = name[len(TEMP_PREFIX):].split("-", 1)[0]
-    if not pid_text.isdigit():
-        return True  # not ours to judge
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _copy_hashing(src: BinaryIO, out: BinaryIO) -> tuple[str, int]:

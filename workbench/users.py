@@ -10,16 +10,19 @@
   login page does not tell which names exist.
 - Every login (success or failure), logout and user change is an audit event.
 
-**Bootstrap.** Only an admin adds users, with one exception: while the catalog has no enabled
-admin (a fresh install), ``add_user(..., by=None)`` is allowed, so the first account can be made
+**Bootstrap.** Only an admin adds users, with one exception: while the catalog has no account at
+all (a fresh install), ``add_user(..., by=None)`` is allowed, so the first account can be made
 (``workbench users add NAME --role admin``). The CLI acts as the local OS user with the admin role
-in that same state; see :func:`resolve_cli_actor`.
+in that same state; see :func:`resolve_cli_actor`. Once any account exists the rule is off for
+good: the last enabled admin can be neither demoted nor disabled (checked under a catalog lock, so
+two admins demoting each other at once cannot both succeed), so a team is never left without one.
 """
 
 from __future__ import annotations
 
 import getpass
 import hashlib
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -33,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from workbench.access import ROLES, Actor, PermissionDenied, require
 from workbench.catalog import open_catalog, repo
-from workbench.catalog.models import LoginSession, User, utcnow
+from workbench.catalog.models import LoginFailure, LoginSession, User, utcnow
 from workbench.errors import InvalidInput, NotFound, WorkbenchError
 from workbench.settings import Settings, get_settings
 
@@ -42,10 +45,23 @@ PASSWORD_MIN = 8
 PASSWORD_MAX = 1024  # argon2 takes any length; this only bounds the work one request can ask for
 TOKEN_MAX = 256
 BAD_LOGIN = "unknown user or wrong password"
+FAILURE_WINDOW_S = 15 * 60  # failed logins older than this are forgotten
+FREE_FAILURES_PER_ACCOUNT = 5
+FREE_FAILURES_PER_CLIENT = 20
+MAX_WAIT_S = 300
+USERS_LOCK = "users"  # held by every change that could leave no enabled admin, and by the bootstrap
 
 
 class AuthenticationFailed(WorkbenchError):
     """A login that did not succeed (the message never says whether the name exists)."""
+
+
+class LoginThrottled(AuthenticationFailed):
+    """Too many failed logins for an account or from a client: wait ``retry_after_s`` seconds."""
+
+    def __init__(self, message: str, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class SessionExpired(WorkbenchError):
@@ -88,6 +104,11 @@ def _get(session: Session, name: str) -> User:
     return user
 
 
+def _any_user(session: Session) -> bool:
+    """Whether any account exists (enabled or not): the bootstrap rule holds only while none does."""
+    return session.scalar(sa.select(User.id).limit(1)) is not None
+
+
 def _enabled_admins(session: Session) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(User).where(User.role == "admin", ~User.disabled)) or 0
 
@@ -122,7 +143,7 @@ def _token_hash(token: str) -> str:
 
 
 def add_user(name: str, role: str, password: str, *, by: Actor | None, settings: Settings | None = None) -> UserView:
-    """A new account. ``by`` must be an admin, except while no enabled admin exists (bootstrap)."""
+    """A new account. ``by`` must be an admin, except while no account exists at all (bootstrap)."""
     settings = settings or get_settings()
     # 1. check inputs (cheap, before hashing)
     check_name(name)
@@ -133,7 +154,8 @@ def add_user(name: str, role: str, password: str, *, by: Actor | None, settings:
     # 2. hash outside the write transaction (argon2 takes tens of milliseconds on purpose)
     password_hash = _hasher().hash(password)
     with open_catalog(settings).session() as session:
-        if by is None and _enabled_admins(session):
+        repo.take_lock(session, USERS_LOCK)
+        if by is None and _any_user(session):
             raise PermissionDenied("only an admin may add users: sign in as one (CLI: --as NAME)")
         taken = _find(session, name)
         if taken is not None:
@@ -159,6 +181,7 @@ def set_role(name: str, role: str, *, by: Actor, settings: Settings | None = Non
     require(by, "manage_users")
     check_role(role)
     with open_catalog(settings).session() as session:
+        repo.take_lock(session, USERS_LOCK)  # first: the admin count below cannot change under us
         user = _get(session, name)
         old = user.role
         if old == role:
@@ -177,6 +200,7 @@ def disable_user(name: str, *, by: Actor, settings: Settings | None = None) -> U
     settings = settings or get_settings()
     require(by, "manage_users")
     with open_catalog(settings).session() as session:
+        repo.take_lock(session, USERS_LOCK)
         user = _get(session, name)
         if user.disabled:
             return _view(user)
@@ -220,19 +244,30 @@ def set_password(name: str, password: str, *, by: Actor, settings: Settings | No
 # -- login and sessions -----------------------------------------------------------------------
 
 
-def authenticate(name: str, password: str, *, settings: Settings | None = None) -> Actor:
+def authenticate(name: str, password: str, *, client: str | None = None, settings: Settings | None = None) -> Actor:
     """The actor for a correct name and password. Failures raise :class:`AuthenticationFailed`
     with the same message for an unknown name and a wrong password; a disabled account is named
-    as such only after its correct password."""
+    as such only after its correct password. Repeated failures for one account name or from one
+    ``client`` (an address) make the next attempt wait (:class:`LoginThrottled`, see
+    :func:`throttle_wait`), unknown names alike, so the wait tells nothing about which names exist."""
     settings = settings or get_settings()
     name_ok = isinstance(name, str) and bool(NAME_RE.match(name))
     password_ok = isinstance(password, str) and 0 < len(password) <= PASSWORD_MAX
+    shown = name[:64] if isinstance(name, str) else "?"
+    client = _client(client)
     catalog = open_catalog(settings)
     with catalog.session() as session:
+        # 1. a name or client that failed too often waits, before any password is checked
+        wait = throttle_wait(session, shown, client)
+        if wait > 0:
+            repo.record_audit(session, shown, "-", "login.throttled",
+                              details={"client": client, "retry_after_s": wait})
         user = _find(session, name) if name_ok else None
         stored = user.password_hash if user is not None else _dummy_hash()
         user_id = user.id if user is not None else None
-    # 1. check the password outside any transaction (slow on purpose)
+    if wait > 0:
+        raise LoginThrottled(f"too many failed logins: try again in {wait} s", retry_after_s=wait)
+    # 2. check the password outside any transaction (slow on purpose)
     matched = False
     if password_ok:
         try:
@@ -240,13 +275,14 @@ def authenticate(name: str, password: str, *, settings: Settings | None = None) 
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             matched = False
     matched = matched and user_id is not None
-    # 2. record the outcome; a failure is committed before it is raised
+    # 3. record the outcome; a failure is committed before it is raised
     with catalog.session() as session:
         user = session.get(User, user_id) if user_id is not None else None
-        shown = name[:64] if isinstance(name, str) else "?"
         if not matched or user is None:
             reason = "unknown user" if user is None else "wrong password"
-            repo.record_audit(session, shown, user.role if user else "-", "login.failed", details={"reason": reason})
+            session.add(LoginFailure(name=shown.lower(), client=client, at=utcnow()))
+            repo.record_audit(session, shown, user.role if user else "-", "login.failed",
+                              details={"reason": reason, **({"client": client} if client != "-" else {})})
             failure: WorkbenchError | None = AuthenticationFailed(BAD_LOGIN)
         elif user.disabled:
             repo.record_audit(session, user.name, user.role, "login.failed", details={"reason": "disabled"})
@@ -255,11 +291,47 @@ def authenticate(name: str, password: str, *, settings: Settings | None = None) 
             failure = None
             if _hasher().check_needs_rehash(user.password_hash):
                 user.password_hash = _hasher().hash(password)
+            # a success clears the account's failures (the client's stay: they may be another account's)
+            session.execute(sa.delete(LoginFailure).where(LoginFailure.name == user.name.lower()))
             repo.record_audit(session, user.name, user.role, "login.ok")
             actor = Actor(user.name, user.role)
     if failure is not None:
         raise failure
     return actor
+
+
+def _client(client: str | None) -> str:
+    """A client address as stored: printable, at most 64 characters, "-" when unknown."""
+    if not isinstance(client, str) or not client.strip():
+        return "-"
+    text = "".join(ch for ch in client.strip() if ch.isprintable())
+    return text[:64] or "-"
+
+
+def throttle_wait(session: Session, name: str, client: str = "-") -> int:
+    """Seconds before the next login attempt for ``name`` from ``client`` is taken (0: now).
+
+    Within :data:`FAILURE_WINDOW_S`, the first :data:`FREE_FAILURES_PER_ACCOUNT` failures of an
+    account name (and :data:`FREE_FAILURES_PER_CLIENT` of a client, over all names) cost nothing;
+    each one after doubles the wait from the last failure (1, 2, 4 ... up to
+    :data:`MAX_WAIT_S`). Attempts refused for waiting are not failures: waiting it out works."""
+    now = utcnow()
+    since = now - timedelta(seconds=FAILURE_WINDOW_S)
+    session.execute(sa.delete(LoginFailure).where(LoginFailure.at < since))  # keep the table small
+    waits = [0.0]
+    for column, value, free in ((LoginFailure.name, name.lower(), FREE_FAILURES_PER_ACCOUNT),
+                                (LoginFailure.client, client, FREE_FAILURES_PER_CLIENT)):
+        if value == "-":
+            continue
+        count, last = session.execute(
+            sa.select(sa.func.count(), sa.func.max(LoginFailure.at)).where(column == value, LoginFailure.at >= since)
+        ).one()
+        if count >= free and last is not None:
+            if last.tzinfo is None:
+                last = last.replace(tzinfo=now.tzinfo)
+            delay = min(MAX_WAIT_S, 2 ** (count - free))
+            waits.append(delay - (now - last).total_seconds())
+    return max(0, math.ceil(max(waits)))
 
 
 def start_session(actor: Actor, *, settings: Settings | None = None) -> str:
@@ -276,9 +348,9 @@ def start_session(actor: Actor, *, settings: Settings | None = None) -> str:
     return token
 
 
-def login(name: str, password: str, *, settings: Settings | None = None) -> tuple[Actor, str]:
+def login(name: str, password: str, *, client: str | None = None, settings: Settings | None = None) -> tuple[Actor, str]:
     """:func:`authenticate` then :func:`start_session`: the actor and the session token."""
-    actor = authenticate(name, password, settings=settings)
+    actor = authenticate(name, password, client=client, settings=settings)
     return actor, start_session(actor, settings=settings)
 
 
@@ -358,8 +430,8 @@ def resolve_cli_actor(name: str | None = None, *, settings: Settings | None = No
 
     1. ``--as NAME``: that user (enabled), with their role.
     2. Otherwise the OS user's own account, when one has that name.
-    3. Otherwise, while the catalog has no enabled admin (a fresh install): the OS user as admin,
-       so the first accounts can be made.
+    3. Otherwise, while the catalog has no account at all (a fresh install): the OS user as
+       admin, so the first accounts can be made.
     4. Otherwise: refused; pass ``--as NAME``.
 
     The CLI asks no password: whoever runs it can already read and write the catalog and the
@@ -377,6 +449,6 @@ def resolve_cli_actor(name: str | None = None, *, settings: Settings | None = No
         own = _find(session, local) if NAME_RE.match(local) else None
         if own is not None and not own.disabled:
             return Actor(own.name, own.role)
-        if not _enabled_admins(session):
+        if not _any_user(session):
             return Actor(local, "admin")
     raise PermissionDenied(f"users exist and none is called {local!r}: pass --as NAME (see `workbench users list`)")

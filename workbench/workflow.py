@@ -8,11 +8,12 @@ import contextlib
 import fcntl
 import os
 import shutil
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from generators.base import GeneratedFile, get_generator
 from generators.diffusion.backend import StepCallback, get_backend
@@ -22,11 +23,12 @@ from workbench.analysis.pipeline import AnalysisParams, Progress, analyze
 from workbench.analysis.types import ANALYZER_VERSION, Analysis
 from workbench.catalog import open_catalog, repo
 from workbench.errors import InvalidInput
-from workbench.media.probe import MediaInfo, probe
-from workbench.names import check_title_name, safe_filename
+from workbench.media.probe import MediaInfo, check_source_file, probe
+from workbench.names import check_title_name, title_folder
+from workbench import scratch
 from workbench.rights import get_rights, require_model_treatments
 from workbench.settings import Settings, get_settings
-from workbench.store import AssetStore
+from workbench.store import AssetStore, sha256_file
 
 
 @dataclass(frozen=True)
@@ -81,29 +83,63 @@ def _store(settings: Settings) -> AssetStore:
 
 
 def ingest(path: Path, title: str | None = None, *, settings: Settings | None = None) -> IngestResult:
+    """Store a source file and catalogue it as a title. What is probed is what is stored: the
+    bytes are copied into a private temp in the store (hashed while copying), the copy is
+    probed, and only then does it get its final name. A refused file leaves nothing behind."""
     settings = settings or get_settings()
     path = Path(path)
-    # 1. check the name and the file before anything is stored
-    name = check_title_name(title if title is not None else path.stem)
-    info = probe(path, settings)
-    # 2. store the bytes (content-addressed, atomic)
-    stored = _store(settings).put_file(path, info.ext)
-    # 3. catalog rows
+    store = _store(settings)
     catalog = open_catalog(settings)
+    # 1. check the name, and the file as far as it can be checked without reading it
+    name = check_title_name(title if title is not None else path.stem)
+    check_source_file(path, settings)
+    # 2. a title of this name already: the same bytes are "already ingested", others are refused,
+    #    before anything is copied
     with catalog.session() as session:
         existing = repo.find_title(session, name)
-        if existing is not None:
-            if existing.source_asset.sha256 != stored.sha256:
-                raise InvalidInput(f"title {name!r} already exists with another source file; choose another --title")
-            return IngestResult(existing.id, existing.name, stored.sha256, info, stored.path, created=False)
-        asset = repo.add_asset_if_absent(
-            session, sha256=stored.sha256, kind=info.kind, mime=info.mime, ext=info.ext, size_bytes=info.size_bytes,
-            width=info.width, height=info.height, duration_s=info.duration, fps=info.fps, frame_count=info.frame_count,
-            video_codec=info.video_codec, audio_codec=info.audio_codec, has_audio=info.has_audio, original_name=path.name,
-        )
-        row = repo.create_title(session, name, asset)
-        repo.record_audit(session, _actor(), "system", "ingest", title=row, details={"sha256": stored.sha256, "file": asset.original_name})
-        return IngestResult(row.id, row.name, stored.sha256, info, stored.path, created=True)
+        existing_sha = existing.source_asset.sha256 if existing is not None else None
+    if existing_sha is not None:
+        return _ingest_existing(name, sha256_file(path), catalog, settings, store)
+    # 3. copy, probe the copy, store it
+    with store.staged(path) as staged:
+        info = probe(staged.path, settings, name=path.name, ext=path.suffix)
+        stored = staged.commit()
+    # 4. catalog rows (a concurrent ingest of the same name may have won meanwhile)
+    try:
+        with catalog.session() as session:
+            asset = repo.add_asset_if_absent(
+                session, sha256=stored.sha256, kind=info.kind, mime=info.mime, ext=info.ext, size_bytes=info.size_bytes,
+                width=info.width, height=info.height, duration_s=info.duration, fps=info.fps, frame_count=info.frame_count,
+                video_codec=info.video_codec, audio_codec=info.audio_codec, has_audio=info.has_audio, original_name=path.name,
+            )
+            row = repo.create_title(session, name, asset)
+            repo.record_audit(session, _actor(), "system", "ingest", title=row, details={"sha256": stored.sha256, "file": asset.original_name})
+            return IngestResult(row.id, row.name, stored.sha256, info, stored.path, created=True)
+    except (InvalidInput, sa.exc.IntegrityError):
+        _unstore_if_unreferenced(stored, catalog, store)
+        return _ingest_existing(name, stored.sha256, catalog, settings, store)
+
+
+def _ingest_existing(name: str, sha256: str, catalog, settings: Settings, store: AssetStore) -> IngestResult:
+    with catalog.session() as session:
+        existing = repo.find_title(session, name)
+        if existing is None:  # it was there a moment ago: let the caller see a clear refusal
+            raise InvalidInput(f"title {name!r} changed while ingesting; try again")
+        if existing.source_asset.sha256 != sha256:
+            raise InvalidInput(f"title {name!r} already exists with another source file; choose another --title")
+        asset = existing.source_asset
+        info = _info_from_asset(asset)
+        return IngestResult(existing.id, existing.name, sha256, info, store.path_for(sha256, asset.ext), created=False)
+
+
+def _unstore_if_unreferenced(stored, catalog, store: AssetStore) -> None:
+    """Take back a file this call stored when no catalog row refers to it (a refused ingest, a
+    variant another writer recorded first): the store keeps no copy nothing knows about."""
+    if not stored.created:
+        return
+    with catalog.session() as session:
+        if repo.get_asset_by_sha256(session, stored.sha256) is None:
+            store.remove(stored)
 
 
 def _actor() -> str:
@@ -209,10 +245,10 @@ def generate_thumbnails(ref: str | int, params: ThumbnailParams | None = None, *
         ext = repo.get_title(session, analyzed.title_id).source_asset.ext
     store = _store(settings)
     source = store.resolve(analyzed.analysis.source_sha256, ext)
-    out_dir = settings.output_dir / safe_filename(analyzed.title_name)
+    out_dir = settings.output_dir / title_folder(analyzed.title_id, analyzed.title_name)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ThumbnailsResult(analyzed.title_id, analyzed.title_name, analyzed.cached)
-    with tempfile.TemporaryDirectory(prefix="render-", dir=_scratch(settings)) as tmp:
+    with render_folder(settings) as tmp:
         # 2. render
         t_render = time.perf_counter()
         files = generator.generate(analyzed.analysis, source, params, Path(tmp), backend=backend, on_step=on_step)
@@ -251,10 +287,18 @@ def sign_generated(files: list[GeneratedFile], title_name: str, source_sha256: s
         return list(pool.map(sign_one, files))
 
 
-def _scratch(settings: Settings) -> Path:
-    path = settings.home / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+@contextlib.contextmanager
+def render_folder(settings: Settings):
+    """A private folder for one run's unsigned renders, removed on every way out; its name says
+    which process owns it, so a killed run's folder is swept by the next command (workbench.scratch)."""
+    parent = settings.home / "tmp"
+    parent.mkdir(parents=True, exist_ok=True)
+    path = parent / scratch.temp_name(scratch.RENDER_PREFIX)
+    path.mkdir()
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _recipe_key(gf: GeneratedFile) -> str:
@@ -271,34 +315,65 @@ def _split_reused(files: list[GeneratedFile], analyzed: AnalyzeResult, settings:
     reused: list[tuple[GeneratedFile, VariantResult]] = []
     fresh: list[GeneratedFile] = []
     with open_catalog(settings).session() as session:
-        title = repo.get_title(session, analyzed.title_id)
         for gf in files:
-            rank = int(gf.recipe.details.get("rank", 1))
-            same = repo.find_variant_by_recipe(session, title, gf.kind, gf.segment, gf.locale, _slot_format(gf, rank), _recipe_key(gf))
+            same = repo.find_variant_by_recipe(session, _slot_of(gf, analyzed.title_id), _recipe_key(gf))
             if same is None or not store.exists(same.asset.sha256, same.asset.ext):
                 fresh.append(gf)
                 continue
-            path = store.resolve(same.asset.sha256, same.asset.ext)
-            reused.append((gf, VariantResult(same.id, same.version, gf.segment, gf.format, rank, path, path,
-                                             same.asset.sha256, _score(gf), 0.0, 0.0, True)))
+            reused.append((gf, _reused_result(gf, same, store)))
     return reused, fresh
+
+
+def _reused_result(gf: GeneratedFile, variant, store: AssetStore) -> VariantResult:
+    path = store.resolve(variant.asset.sha256, variant.asset.ext)
+    return VariantResult(variant.id, variant.version, gf.segment, gf.format, _rank(gf), path, path,
+                         variant.asset.sha256, _score(gf), 0.0, 0.0, True)
+
+
+def _rank(gf: GeneratedFile) -> int:
+    return int(gf.recipe.details.get("rank", 1))
+
+
+def _slot_of(gf: GeneratedFile, title_id: int) -> str:
+    return repo.slot_key(title_id, gf.kind, gf.segment, gf.locale, _slot_format(gf, _rank(gf)))
+
+
+RECORD_TRIES = 20  # concurrent writers of one slot: each lost race is one more try
 
 
 def _record(gf: GeneratedFile, signed: Path, sign_ms: float, analyzed: AnalyzeResult, render_ms: float,
             settings: Settings, store: AssetStore) -> VariantResult:
-    rank = int(gf.recipe.details.get("rank", 1))
+    """Store the signed file and add its variant as the slot's next version. The database decides
+    races: another writer of the same recipe (unique slot x recipe) means its row is the variant and
+    this file is taken back; another writer of the slot's next version (unique slot x version)
+    means this one tries the version after."""
     stored = store.put_file(signed, gf.path.suffix)
-    with open_catalog(settings).session() as session:
-        title = repo.get_title(session, analyzed.title_id)
-        asset = repo.add_asset_if_absent(
-            session, sha256=stored.sha256, kind="image", mime=gf.mime, ext=stored.ext, size_bytes=stored.size,
-            width=gf.width, height=gf.height, original_name=gf.path.name, c2pa_state="Valid",
-        )
-        variant = repo.add_variant(session, title=title, asset=asset, kind=gf.kind,
-                                   recipe={**gf.recipe.to_dict(), "recipe_key": _recipe_key(gf)},
-                                   segment=gf.segment, locale=gf.locale, format=_slot_format(gf, rank), score=_score(gf))
-        return VariantResult(variant.id, variant.version, gf.segment, gf.format, rank, stored.path, stored.path,
-                             stored.sha256, _score(gf), render_ms, sign_ms, False)
+    catalog = open_catalog(settings)
+    key = _recipe_key(gf)
+    for attempt in range(RECORD_TRIES):
+        try:
+            with catalog.session() as session:
+                same = repo.find_variant_by_recipe(session, _slot_of(gf, analyzed.title_id), key)
+                if same is not None:
+                    result = _reused_result(gf, same, store)
+                    break
+                title = repo.get_title(session, analyzed.title_id)
+                asset = repo.add_asset_if_absent(
+                    session, sha256=stored.sha256, kind="image", mime=gf.mime, ext=stored.ext, size_bytes=stored.size,
+                    width=gf.width, height=gf.height, original_name=gf.path.name, c2pa_state="Valid",
+                )
+                variant = repo.add_variant(session, title=title, asset=asset, kind=gf.kind,
+                                           recipe={**gf.recipe.to_dict(), "recipe_key": key}, recipe_key=key,
+                                           segment=gf.segment, locale=gf.locale, format=_slot_format(gf, _rank(gf)),
+                                           score=_score(gf))
+                return VariantResult(variant.id, variant.version, gf.segment, gf.format, _rank(gf), stored.path,
+                                     stored.path, stored.sha256, _score(gf), render_ms, sign_ms, False)
+        except sa.exc.IntegrityError:
+            if attempt == RECORD_TRIES - 1:
+                raise
+            time.sleep(0.005 * (attempt + 1))
+    _unstore_if_unreferenced(stored, catalog, store)
+    return result
 
 
 def _slot_format(gf: GeneratedFile, rank: int) -> str:
@@ -308,14 +383,20 @@ def _slot_format(gf: GeneratedFile, rank: int) -> str:
 
 
 def _link(stored: Path, dest: Path) -> Path:
-    """A friendly name for a stored file: a hard link (same bytes, same manifest), else a copy."""
-    tmp = dest.with_name(f".tmp-{dest.name}")
-    tmp.unlink(missing_ok=True)
+    """A friendly name for a stored file: a hard link (same bytes, same manifest), else a copy.
+    Already linked: nothing to do (a rename onto the same file would leave the temp behind)."""
+    with contextlib.suppress(OSError):
+        if dest.exists() and os.path.samefile(stored, dest):
+            return dest
+    tmp = dest.with_name(scratch.temp_name(scratch.TEMP_PREFIX, dest.suffix))
     try:
-        os.link(stored, tmp)
-    except OSError:
-        shutil.copyfile(stored, tmp)
-    os.replace(tmp, dest)
+        try:
+            os.link(stored, tmp)
+        except OSError:
+            shutil.copyfile(stored, tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
     return dest
 
 
@@ -328,7 +409,7 @@ def variants_by_id(ids: list[int], *, settings: Settings | None = None) -> list[
         for variant in repo.get_variants(session, ids):
             params = (variant.recipe or {}).get("parameters", {})
             path = store.resolve(variant.asset.sha256, variant.asset.ext)
-            friendly = settings.output_dir / safe_filename(variant.title.name) / (variant.asset.original_name or "")
+            friendly = settings.output_dir / title_folder(variant.title_id, variant.title.name) / (variant.asset.original_name or "")
             export = friendly if variant.asset.original_name and friendly.is_file() else path
             out.append(VariantResult(variant.id, variant.version, variant.segment, params.get("format"),
                                      int(params.get("rank", 1)), path, export, variant.asset.sha256,
@@ -342,7 +423,11 @@ def variants_by_id(ids: list[int], *, settings: Settings | None = None) -> list[
 def verify(path: Path, *, settings: Settings | None = None) -> VerifyReport:
     settings = settings or get_settings()
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InvalidInput(f"{path}: no such file")
+    if path.is_dir():
+        raise InvalidInput(f"{path}: is a folder; give a file to verify")
+    if not path.is_file():
+        raise InvalidInput(f"{path}: not a regular file (a device, socket or pipe); give a file to verify")
     return verify_with_settings(path, settings)
 

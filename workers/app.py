@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from workbench.settings import Settings, get_settings
 from workers.config import celery_config
@@ -63,6 +64,54 @@ def load_models(**_kwargs) -> None:
 
 def serves_gpu() -> bool:
     return "gpu" in os.environ.get("WORKBENCH_WORKER_QUEUES", "").split(",")
+
+
+_beat_stop = threading.Event()
+
+
+def _worker_name() -> str:
+    from workbench.jobs import worker_id
+
+    return worker_id()
+
+
+def _queues() -> list[str]:
+    return [q for q in os.environ.get("WORKBENCH_WORKER_QUEUES", "cpu").split(",") if q]
+
+
+@worker_ready.connect
+def start_heartbeat(**_kwargs) -> None:
+    """The worker's main process says it serves its queues, every few seconds, in the catalog
+    (workbench.queue): submitters can tell when nobody does. Forked pool children do not inherit
+    the thread."""
+    from workbench import queue
+
+    settings = get_settings()
+    name, queues = _worker_name(), _queues()
+
+    def beat() -> None:
+        first = True
+        while True:
+            try:
+                queue.heartbeat(name, queues, settings, started=first)
+                first = False
+            except Exception as exc:  # the catalog may be briefly unreachable: try again next beat
+                log.warning("event=worker_heartbeat_failed reason=%s", exc)
+            if _beat_stop.wait(queue.HEARTBEAT_S):
+                return
+
+    threading.Thread(target=beat, name="worker-heartbeat", daemon=True).start()
+
+
+@worker_shutdown.connect
+def stop_heartbeat(**_kwargs) -> None:
+    from workbench import queue
+
+    _beat_stop.set()
+    try:
+        queue.signed_off(_worker_name(), get_settings())
+    except Exception as exc:
+        log.warning("event=worker_signoff_failed reason=%s", exc)
 
 
 @worker_ready.connect

@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -44,7 +45,7 @@ from generators.thumbnails.scoring import (
 )
 from generators.thumbnails.segments import SEGMENTS
 from generators.thumbnails.selection import LAMBDA, select_top_k
-from workbench.analysis.types import Analysis, Keyframe
+from workbench.analysis.types import Analysis, Box, Face, Keyframe
 from workbench.errors import GenerationError, InvalidInput
 from workbench.media.frames import encode_source_frame, read_frames_rgb
 
@@ -106,6 +107,21 @@ class _Render:
     data: dict[str, bytes]  # output type -> encoded file
     treatment: dict[str, Any] | None = None  # what the treatment did (recipe details)
     model_used: bool = False
+    faces: tuple[dict[str, float], ...] = ()  # face boxes in the output, normalised (x, y, w, h, confidence)
+
+
+def faces_in_output(faces: Sequence[Face], to_output: Callable[[Box], tuple[float, float, float, float]],
+                    width: int, height: int) -> tuple[dict[str, float], ...]:
+    """Face boxes as they lie in an output image, normalised to it and clipped; faces cut off
+    entirely are left out. ``to_output`` maps a source-normalised box to output pixels."""
+    out = []
+    for face in faces:
+        x0, y0, x1, y1 = to_output(face.box)
+        x0, y0, x1, y1 = max(0.0, x0 / width), max(0.0, y0 / height), min(1.0, x1 / width), min(1.0, y1 / height)
+        if x1 > x0 and y1 > y0:
+            out.append({"x": round(x0, 5), "y": round(y0, 5), "w": round(x1 - x0, 5), "h": round(y1 - y0, 5),
+                        "confidence": round(float(face.confidence), 4)})
+    return tuple(out)
 
 
 def _worker_count() -> int:
@@ -134,7 +150,7 @@ class ThumbnailGenerator:
             if len(params.title_text) > MAX_TITLE_CHARS or not params.title_text.isprintable():
                 raise InvalidInput(f"title_text must be one printable line of at most {MAX_TITLE_CHARS} characters")
         if not eligible_keyframes(analysis):
-            raise InvalidInput("no usable keyframes (all black/blurred/transition)")
+            raise InvalidInput(no_usable_frames_message(analysis))
         if params.only_rank is not None and (not isinstance(params.only_rank, int) or not 1 <= params.only_rank <= params.top_k):
             raise InvalidInput(f"only_rank must be from 1 to top_k ({params.top_k}), got {params.only_rank!r}")
         if params.crop_shift not in (None, *CROP_SHIFTS):
@@ -201,7 +217,8 @@ class ThumbnailGenerator:
             crop = plan_crop(image.width, image.height, target_w, target_h, kf.faces, kf.features.saliency_box)
             crop = shift_crop(crop, params.crop_shift, kf.faces)
             rendered = render_thumbnail(image, crop, kf.faces, params.title_text)
-            return _Render(crop, rendered, {output: encode(rendered.image, output) for output in outputs})
+            faces = faces_in_output(kf.faces, crop.to_output, crop.target_width, crop.target_height)
+            return _Render(crop, rendered, {output: encode(rendered.image, output) for output in outputs}, faces=faces)
 
         def finish_one(prepared: Prepared) -> _Render:
             treated = finish(prepared, backend.info if use_model else None)
@@ -209,8 +226,9 @@ class ThumbnailGenerator:
             identity = CropPlan(0, 0, tw, th, tw, th, tw, th, 0, 0, "centre")
             rendered = render_thumbnail(treated.image, identity, treated.faces_out, params.title_text)
             rendered = RenderedThumbnail(rendered.image, treated.actions + rendered.actions, rendered.title)
+            faces = faces_in_output(treated.faces_out, lambda b: (b.x * tw, b.y * th, (b.x + b.w) * tw, (b.y + b.h) * th), tw, th)
             return _Render(prepared.plan, rendered, {output: encode(rendered.image, output) for output in outputs},
-                           treated.details, treated.model_used)
+                           treated.details, treated.model_used, faces)
 
         backend_steps = backend.default_steps if backend is not None else 25
         with ThreadPoolExecutor(max_workers=_worker_count()) as pool:
@@ -300,6 +318,7 @@ class ThumbnailGenerator:
             "faces_kept": len(kf.faces) if r.plan is None else r.plan.faces_kept,  # outpaint keeps the whole frame
             "faces_total": len(kf.faces) if r.plan is None else r.plan.faces_total,
             "upscaled": False if r.plan is None else r.plan.upscaled,
+            "faces": [dict(f) for f in r.faces],  # where faces are in this image: later crops (export) keep them
             "title": None if r.rendered.title is None else r.rendered.title.to_dict(),
             "selection": {
                 "method": "mmr",
@@ -321,6 +340,28 @@ class ThumbnailGenerator:
                 model = dict(r.treatment.get("model_info") or {})
         return Recipe(self.kind, self.version, parameters, analysis.source_sha256, details,
                       seed=params.treatment.seed if model else None, model=model or None)
+
+
+_REASON_WORDS = {
+    "black": "black (no picture)",
+    "blurred": "blurred or flat (too little detail to make a sharp still)",
+    "transition": "inside a transition (a fade or dissolve)",
+}
+
+
+def no_usable_frames_message(analysis: Analysis) -> str:
+    """Why no frame of a title can be a still, in a reviewer's words: how many candidate frames
+    there were and what was wrong with them."""
+    rejected = rejected_keyframes(analysis)
+    if not analysis.keyframes:
+        return "the title has no frames to choose from"
+    counts: dict[str, int] = {}
+    for r in rejected:
+        for reason in r.reasons:
+            counts[reason] = counts.get(reason, 0) + 1
+    total = len(analysis.keyframes)
+    parts = [f"{n} of {total} {_REASON_WORDS.get(reason, reason)}" for reason, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    return "no frame of this title can make a thumbnail: " + "; ".join(parts)
 
 
 def _check_names(what: str, given: tuple[str, ...], known: tuple[str, ...]) -> None:

@@ -51,6 +51,7 @@ import numpy as np
 from scipy.signal import sosfilt
 
 from workbench.errors import AnalysisError, InvalidInput
+from workbench.media.source import open_local
 
 LOUDNESS_RATE = 48_000  # Hz; the rate audio is resampled to before K-weighting (see above)
 MONO_RATE = 16_000  # Hz; default rate of decode_mono (an hour is about 230 MB of float32)
@@ -232,8 +233,9 @@ def _check_path(path: Path) -> Path:
 
 
 def _open(path: Path) -> av.container.InputContainer:
+    # As itself, never as a URL or a playlist (workbench.media.source.open_local).
     try:
-        return av.open(str(path))
+        return open_local(path)
     except av.error.FFmpegError as exc:
         raise InvalidInput(f"{path.name}: not a readable media file ({exc})") from exc
 

@@ -29,7 +29,7 @@ from workbench.analysis.keyframes import Candidate, CandidatePool, choose_keyfra
 from workbench.analysis.shots import ShotDetector, ShotDetectorConfig
 from workbench.analysis.types import ANALYZER_VERSION, Analysis, Keyframe, Shot
 from workbench.errors import AnalysisError
-from workbench.media.frames import read_still_rgb
+from workbench.media.source import load_still
 from workbench.media.probe import MediaInfo
 from workbench.settings import Settings
 
@@ -176,7 +176,7 @@ def analyze_video(
 
 def analyze_still(path: Path, info: MediaInfo, source_sha256: str, params: AnalysisParams = AnalysisParams()) -> Analysis:
     t_start = time.perf_counter()
-    rgb = read_still_rgb(path)
+    rgb = load_still(path)  # as displayed: EXIF orientation, bit depth, ICC profile, alpha
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     h, w = bgr.shape[:2]
     width = min(params.keyframe_width, w)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 TransitionKind = Literal["cut", "dissolve"]
 FrameFlag = Literal["black", "blurred", "transition"]
 
-ANALYZER_VERSION = "1.0.0"
+ANALYZER_VERSION = "1.1.0"  # 1.1: frames as displayed (EXIF orientation, display matrix, SAR), high bit depths, ICC
 
 
 @dataclass(frozen=True)

@@ -286,7 +286,9 @@ class Variant(Base):
     :func:`workbench.catalog.repo.slot_key`) adds a new version; versions count from 1."""
 
     __tablename__ = "variants"
-    __table_args__ = (sa.UniqueConstraint("slot_key", "version"),)
+    # (slot, version): one row per version; (slot, recipe): the same recipe makes one row, however
+    # many runs race for it (the database decides, see workbench.catalog.repo.add_variant).
+    __table_args__ = (sa.UniqueConstraint("slot_key", "version"), sa.UniqueConstraint("slot_key", "recipe_key"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title_id: Mapped[int] = mapped_column(sa.ForeignKey("titles.id"), index=True)
@@ -299,6 +301,7 @@ class Variant(Base):
     slot_key: Mapped[str] = mapped_column(sa.String(255))
     version: Mapped[int]
     recipe: Mapped[dict[str, Any]]
+    recipe_key: Mapped[str | None] = mapped_column(sa.String(64))  # hash of the recipe (NULL: a pre-0004 duplicate)
     score: Mapped[float | None]
     review_status: Mapped[ReviewStatus] = mapped_column(
         _enum(REVIEW_STATUSES, "review_status"), default="pending", index=True
@@ -380,6 +383,40 @@ class LoginSession(Base):
     revoked: Mapped[bool] = mapped_column(default=False)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class CatalogLock(Base):
+    """A named lock (see :func:`workbench.catalog.repo.take_lock`): a transaction that updates its
+    row first runs alone among the transactions that take the same lock."""
+
+    __tablename__ = "catalog_locks"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    taken: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+
+
+class LoginFailure(Base):
+    """A failed login, kept for the backoff (see :mod:`workbench.users`); the audit trail has them too."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (sa.Index("ix_login_failures_name", "name", "at"), sa.Index("ix_login_failures_client", "client", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64))  # lower-cased as typed (the account may not exist)
+    client: Mapped[str] = mapped_column(sa.String(64))  # the client's address, or "-" when unknown
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WorkerRow(Base):
+    """A running worker (``host:pid``), the queues it serves and its last heartbeat (see
+    :mod:`workbench.queue`). A killed worker's row stays until it goes stale."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    queues: Mapped[str] = mapped_column(sa.String(255))  # comma-separated
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # -- append-only enforcement ------------------------------------------------------------------

@@ -13,11 +13,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from workbench.analysis import types as atypes
-from workbench.catalog.models import Analysis, Asset, AuditEvent, Keyframe, Shot, Title, Transition, Variant
+from workbench.catalog.models import Analysis, Asset, AuditEvent, CatalogLock, Keyframe, Shot, Title, Transition, Variant
 from workbench.errors import InvalidInput, NotFound
+from workbench.ids import MAX_ID, is_id_text, shown
 
 
 def stable_hash(value: Any) -> str:
@@ -86,12 +88,12 @@ def get_title(session: Session, ref: int | str) -> Title:
     title: Title | None = None
     if isinstance(ref, str):
         title = session.scalars(sa.select(Title).where(Title.name == ref)).one_or_none()
-        if title is None and ref.strip().isdigit():
+        if title is None and is_id_text(ref):
             title = session.get(Title, int(ref))
-    elif isinstance(ref, int) and not isinstance(ref, bool):
+    elif isinstance(ref, int) and not isinstance(ref, bool) and 1 <= ref <= MAX_ID:
         title = session.get(Title, ref)
     if title is None:
-        raise NotFound(f"no title {ref!r}; run `workbench ingest` first or see `workbench titles`")
+        raise NotFound(f"no title {shown(ref)}; run `workbench ingest` first or see `workbench titles`")
     return title
 
 
@@ -245,11 +247,15 @@ def add_variant(
     format: str | None = None,
     job_id: int | None = None,
     score: float | None = None,
+    recipe_key: str | None = None,
 ) -> Variant:
     """A new ``pending`` variant as the next version of its slot. Two writers racing for the
-    same slot make the second flush fail on the (slot_key, version) unique constraint
-    (IntegrityError): retry the caller's transaction."""
+    same slot make the second flush fail on the (slot_key, version) unique constraint, and two
+    writers of the same recipe (``recipe_key``, default ``recipe["recipe_key"]``) on the
+    (slot_key, recipe_key) one (IntegrityError): retry the caller's transaction."""
     key = slot_key(title.id, kind, segment, locale, format)
+    if recipe_key is None and isinstance(recipe.get("recipe_key"), str):
+        recipe_key = recipe["recipe_key"]
     variant = Variant(
         title=title,
         asset=asset,
@@ -261,6 +267,7 @@ def add_variant(
         slot_key=key,
         version=next_variant_version(session, key),
         recipe=dict(recipe),
+        recipe_key=recipe_key,
         score=score,
         review_status="pending",
     )
@@ -269,18 +276,12 @@ def add_variant(
     return variant
 
 
-def find_variant_by_recipe(
-    session: Session, title: Title, kind: str, segment: str | None, locale: str | None, format: str | None, recipe_key: str
-) -> Variant | None:
-    """The newest version in the slot if it was made from the same recipe (so regenerating the
-    same thing makes no second row or file)."""
-    key = slot_key(title.id, kind, segment, locale, format)
-    newest = session.scalars(
-        sa.select(Variant).where(Variant.slot_key == key).order_by(Variant.version.desc()).limit(1)
+def find_variant_by_recipe(session: Session, slot: str, recipe_key: str) -> Variant | None:
+    """The version of the slot made from this recipe, if any (the same recipe makes one row and one
+    file: regenerating the same thing makes no second version)."""
+    return session.scalars(
+        sa.select(Variant).where(Variant.slot_key == slot, Variant.recipe_key == recipe_key)
     ).one_or_none()
-    if newest is not None and (newest.recipe or {}).get("recipe_key") == recipe_key:
-        return newest
-    return None
 
 
 def get_variants(session: Session, ids: Sequence[int]) -> Sequence[Variant]:
@@ -291,6 +292,21 @@ def get_variants(session: Session, ids: Sequence[int]) -> Sequence[Variant]:
 def list_variants(session: Session, slot_key: str) -> Sequence[Variant]:
     """Every version in a slot, oldest first."""
     return session.scalars(sa.select(Variant).where(Variant.slot_key == slot_key).order_by(Variant.version)).all()
+
+
+def take_lock(session: Session, name: str) -> None:
+    """Hold the named lock until the caller's transaction ends. Call it first in the transaction:
+    it updates the lock's row, so a second holder waits on SQLite (the write lock) and on
+    PostgreSQL (the row lock) until the first commits, and then reads what the first wrote."""
+    bumped = session.execute(
+        sa.update(CatalogLock).where(CatalogLock.name == name).values(taken=CatalogLock.taken + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if bumped != 1:  # a lock no migration seeded: create it, then take it
+        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(CatalogLock).values(name=name, taken=1).on_conflict_do_nothing(index_elements=["name"]))
+        session.execute(sa.update(CatalogLock).where(CatalogLock.name == name).values(taken=CatalogLock.taken + 1)
+                        .execution_options(synchronize_session=False))
 
 
 def record_audit(

@@ -2,6 +2,11 @@
 
 Analysis keeps only reduced frames; generators ask for the handful of full-size frames they
 render from. Reads seek by stream timestamp, then decode forward to the exact frame.
+
+Frames come back as they are displayed (``workbench.media.source``): a still through its EXIF
+orientation, bit depth and colour profile; a video frame stretched by its sample aspect ratio
+and turned by its display matrix. So a 960x720 SAR 4:3 frame is 1280x720 here, as analysis
+measured it and as its boxes are normalised to.
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
-from PIL import Image
 
 from workbench.errors import InvalidInput
+from workbench.media.source import display_of, frame_rgb, load_still, open_local, stream_sar
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
@@ -24,9 +29,8 @@ def is_still(path: Path) -> bool:
 
 
 def read_still_rgb(path: Path) -> np.ndarray:
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        return np.asarray(im)
+    """The still as displayed, RGB uint8 (:func:`workbench.media.source.load_still`)."""
+    return load_still(path)
 
 
 def read_frames_rgb(path: Path, wanted: Iterable[tuple[int, int | None]]) -> dict[int, np.ndarray]:
@@ -43,23 +47,34 @@ def read_frames_rgb(path: Path, wanted: Iterable[tuple[int, int | None]]) -> dic
         img = read_still_rgb(path)
         return {frame: img for frame, _ in wanted}
     out: dict[int, np.ndarray] = {}
-    with av.open(str(path)) as container:
+    try:
+        container = open_local(path)
+    except av.error.FFmpegError as exc:
+        raise InvalidInput(f"{path.name}: cannot open to read frames ({exc})") from None
+    with container:
+        if not container.streams.video:
+            raise InvalidInput(f"{path.name}: has no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        sar = stream_sar(stream)
+
+        def rgb(frame: av.VideoFrame) -> np.ndarray:
+            return frame_rgb(frame, display_of(frame, sar))
+
         by_pts = [(f, p) for f, p in wanted if p is not None]
         by_index = [f for f, p in wanted if p is None]
         for frame_index, pts in by_pts:
             container.seek(pts, stream=stream, backward=True, any_frame=False)
             for frame in container.decode(stream):
                 if frame.pts is None or frame.pts >= pts:
-                    out[frame_index] = frame.to_ndarray(format="rgb24")
+                    out[frame_index] = rgb(frame)
                     break
         if by_index:
             targets = set(by_index)
             container.seek(0)
             for i, frame in enumerate(container.decode(stream)):
                 if i in targets:
-                    out[i] = frame.to_ndarray(format="rgb24")
+                    out[i] = rgb(frame)
                     targets.discard(i)
                     if not targets:
                         break

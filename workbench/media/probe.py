@@ -3,6 +3,11 @@
 Checks run cheapest first: existence and size, the file's magic bytes against its suffix,
 then the container and codec (PyAV), dimensions against the limits, and finally that real
 frames decode (the first, and one near the end, which catches truncated files).
+
+Sizes are what a viewer sees (``workbench.media.source``): a still's EXIF orientation, a video's
+display matrix and sample aspect ratio are applied, and the stored picture's turn is recorded in
+``rotation``/``mirrored``. A source smaller than :data:`MIN_SIDE` on either displayed side is
+refused here, in those terms, rather than deep in analysis.
 """
 
 from __future__ import annotations
@@ -17,10 +22,17 @@ import av
 from PIL import Image, UnidentifiedImageError
 
 from workbench.errors import InvalidInput
+from workbench.media.source import display_of, open_local, still_orientation, still_to_rgb, stream_sar
 from workbench.settings import Settings, get_settings
 
 VIDEO_SUFFIXES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".mkv": "video/x-matroska", ".webm": "video/webm"}
 IMAGE_SUFFIXES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
+
+# The smallest displayed side accepted. The 9:16 and 16:9 placements cut from a 64x64 source
+# are 36x64 / 64x36 windows; below that a face (MTCNN finds faces from 20 px, its smallest
+# window is 12 px) no longer fits a placement with room around it, saliency has nothing to
+# place, and every placement is an upscale of a few dozen pixels.
+MIN_SIDE = 64
 
 
 @dataclass(frozen=True)
@@ -37,7 +49,9 @@ class MediaInfo:
     video_codec: str | None = None
     audio_codec: str | None = None
     has_audio: bool = False
-    pixel_aspect: float = 1.0
+    pixel_aspect: float = 1.0  # sample aspect ratio of the stored frames (width/height are after it)
+    rotation: int = 0  # degrees clockwise the stored picture is turned for display (0/90/180/270)
+    mirrored: bool = False  # the stored picture is mirrored left-right (before the turn) for display
 
 
 def sniff(head: bytes) -> str | None:
@@ -61,34 +75,60 @@ _EXPECTED = {
 }
 
 
-def probe(path: Path, settings: Settings | None = None) -> MediaInfo:
+def probe(path: Path, settings: Settings | None = None, *, name: str | None = None, ext: str | None = None) -> MediaInfo:
+    """Check a source and describe it. ``name`` is what messages call the file (default: its
+    file name), ``ext`` the type suffix it is checked against (default: its suffix); both let a
+    caller probe a staged copy under a temporary name as the file the user gave."""
     settings = settings or get_settings()
     path = Path(path)
     # 1. the file itself
-    if not path.exists():
-        raise InvalidInput(f"{path}: no such file")
-    if not path.is_file():
-        raise InvalidInput(f"{path}: not a regular file")
-    size = path.stat().st_size
-    if size == 0:
-        raise InvalidInput(f"{path.name}: empty file")
-    if size > settings.max_file_bytes:
-        raise InvalidInput(f"{path.name}: {size} bytes is over the {settings.max_file_bytes}-byte limit")
-    ext = path.suffix.lower()
-    if ext not in _EXPECTED:
-        known = ", ".join(sorted({*VIDEO_SUFFIXES, *IMAGE_SUFFIXES}))
-        raise InvalidInput(f"{path.name}: unsupported file type {ext or '(none)'}; accepted: {known}")
+    name, ext, size = _check_file(path, settings, name, ext)
     # 2. the content matches the suffix
     with path.open("rb") as fh:
         head = fh.read(32)
     found = sniff(head)
     if found != _EXPECTED[ext]:
         what = "text" if _looks_like_text(head) else (found or "unrecognised data")
-        raise InvalidInput(f"{path.name}: content is {what}, not the {ext[1:]} its name says")
+        raise InvalidInput(f"{name}: content is {what}, not the {ext[1:]} its name says")
     # 3. decode
     if ext in IMAGE_SUFFIXES:
-        return _probe_image(path, ext, size, settings)
-    return _probe_video(path, ext, size, settings)
+        return _probe_image(path, name, ext, size, settings)
+    return _probe_video(path, name, ext, size, settings)
+
+
+def check_source_file(path: Path, settings: Settings | None = None, *, name: str | None = None,
+                      ext: str | None = None) -> None:
+    """The checks that need no reading of the file: it exists, is a regular non-empty file under
+    the size limit, with a supported suffix. :func:`probe` starts with them."""
+    _check_file(Path(path), settings or get_settings(), name, ext)
+
+
+def _check_file(path: Path, settings: Settings, name: str | None, ext: str | None) -> tuple[str, str, int]:
+    name = name if name is not None else path.name
+    if not path.exists():
+        raise InvalidInput(f"{path}: no such file")
+    if not path.is_file():
+        raise InvalidInput(f"{path}: not a regular file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InvalidInput(f"{name}: empty file")
+    if size > settings.max_file_bytes:
+        raise InvalidInput(f"{name}: {size} bytes is over the {settings.max_file_bytes}-byte limit")
+    ext = (ext if ext is not None else path.suffix).lower()
+    if ext and not ext.startswith("."):
+        ext = "." + ext
+    if ext not in _EXPECTED:
+        known = ", ".join(sorted({*VIDEO_SUFFIXES, *IMAGE_SUFFIXES}))
+        raise InvalidInput(f"{name}: unsupported file type {ext or '(none)'}; accepted: {known}")
+    return name, ext, size
+
+
+def check_min_size(name: str, width: int, height: int) -> None:
+    """Refuse a displayed size under :data:`MIN_SIDE` on either side, in the user's terms."""
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise InvalidInput(
+            f"{name}: {width}×{height} is too small for any placement; the minimum is {MIN_SIDE}×{MIN_SIDE}"
+        )
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -99,25 +139,31 @@ def _looks_like_text(head: bytes) -> bool:
     return all(b >= 9 for b in head)
 
 
-def _probe_image(path: Path, ext: str, size: int, settings: Settings) -> MediaInfo:
+def _probe_image(path: Path, name: str, ext: str, size: int, settings: Settings) -> MediaInfo:
     try:
         with warnings.catch_warnings(), _own_pixel_limit():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 width, height = im.size
                 # Dimensions come from the header: refuse before any pixel is decompressed.
-                _check_pixels(path, width, height, settings.max_image_pixels)
-                _check_bomb(path, width, height, size)
+                _check_pixels(name, width, height, settings.max_image_pixels)
+                _check_bomb(name, width, height, size)
                 im.load()
+                # The picture as it is shown: orientation, bit depth, profile (one decode).
+                rotation, mirrored = still_orientation(im)
+                rgb = still_to_rgb(im, name=name)
     except InvalidInput:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InvalidInput(f"{path.name}: refused as a decompression bomb ({exc})") from None
+        raise InvalidInput(f"{name}: refused as a decompression bomb ({exc})") from None
     except UnidentifiedImageError:
-        raise InvalidInput(f"{path.name}: not a readable image") from None
+        raise InvalidInput(f"{name}: not a readable image") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise InvalidInput(f"{path.name}: truncated or corrupt image ({exc})") from None
-    return MediaInfo(kind="image", mime=IMAGE_SUFFIXES[ext], ext=ext, size_bytes=size, width=width, height=height, frame_count=1)
+        raise InvalidInput(f"{name}: truncated or corrupt image ({exc})") from None
+    height, width = rgb.shape[:2]
+    check_min_size(name, width, height)
+    return MediaInfo(kind="image", mime=IMAGE_SUFFIXES[ext], ext=ext, size_bytes=size, width=width, height=height,
+                     frame_count=1, rotation=rotation, mirrored=mirrored)
 
 
 @contextmanager
@@ -132,12 +178,12 @@ def _own_pixel_limit():
         Image.MAX_IMAGE_PIXELS = saved
 
 
-def _check_pixels(path: Path, width: int, height: int, limit: int) -> None:
+def _check_pixels(name: str, width: int, height: int, limit: int) -> None:
     if width <= 0 or height <= 0:
-        raise InvalidInput(f"{path.name}: image has no pixels ({width}x{height})")
+        raise InvalidInput(f"{name}: image has no pixels ({width}x{height})")
     if width * height > limit:
         raise InvalidInput(
-            f"{path.name}: {width}x{height} is {width * height / 1e6:.0f} MP, over the {limit / 1e6:.0f} MP limit"
+            f"{name}: {width}x{height} is {width * height / 1e6:.0f} MP, over the {limit / 1e6:.0f} MP limit"
         )
 
 
@@ -147,44 +193,53 @@ BOMB_MIN_PIXELS = 16_000_000
 BOMB_PIXELS_PER_BYTE = 1000
 
 
-def _check_bomb(path: Path, width: int, height: int, size: int) -> None:
+def _check_bomb(name: str, width: int, height: int, size: int) -> None:
     pixels = width * height
     if pixels >= BOMB_MIN_PIXELS and pixels / size > BOMB_PIXELS_PER_BYTE:
         raise InvalidInput(
-            f"{path.name}: refused as a decompression bomb ({width}x{height} = {pixels / 1e6:.0f} MP in {size / 1024:.0f} KiB)"
+            f"{name}: refused as a decompression bomb ({width}x{height} = {pixels / 1e6:.0f} MP in {size / 1024:.0f} KiB)"
         )
 
 
-def _probe_video(path: Path, ext: str, size: int, settings: Settings) -> MediaInfo:
+def _probe_video(path: Path, name: str, ext: str, size: int, settings: Settings) -> MediaInfo:
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = open_local(path, metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path.name}: truncated or corrupt video ({_reason(exc)})") from None
+        raise InvalidInput(f"{name}: truncated or corrupt video ({_reason(exc)})") from None
     with container:
         if not container.streams.video:
-            raise InvalidInput(f"{path.name}: has no video stream")
+            raise InvalidInput(f"{name}: has no video stream")
         vs = container.streams.video[0]
         width, height = vs.codec_context.width, vs.codec_context.height
         if width <= 0 or height <= 0:
-            raise InvalidInput(f"{path.name}: video stream has no frame size")
+            raise InvalidInput(f"{name}: video stream has no frame size")
         if max(width, height) > settings.max_video_side:
-            raise InvalidInput(f"{path.name}: {width}x{height} is over the {settings.max_video_side}-pixel limit")
+            raise InvalidInput(f"{name}: {width}x{height} is over the {settings.max_video_side}-pixel limit")
         rate = vs.average_rate or vs.guessed_rate or vs.base_rate
         fps = float(rate) if rate else 0.0
         duration = _duration(container, vs)
         audio = container.streams.audio[0] if container.streams.audio else None
-        sar = vs.sample_aspect_ratio
-        _decode_first(path, container, vs)
+        sar = stream_sar(vs)
+        try:
+            first = _decode_first(name, container, vs)
+        except InvalidInput:
+            # a picture too small to decode at all: say that, not that it is corrupt
+            check_min_size(name, max(1, round(width * sar)), height)
+            raise
+        display = display_of(first, sar)
+        shown_w, shown_h = display.size
+        check_min_size(name, shown_w, shown_h)
         if duration and fps:
-            _check_tail(path, container, vs, duration)
+            _check_tail(name, container, vs, duration, fps)
         frame_count = vs.frames or (round(duration * fps) if duration and fps else None)
     if not fps:
-        raise InvalidInput(f"{path.name}: video stream has no frame rate")
+        raise InvalidInput(f"{name}: video stream has no frame rate")
     return MediaInfo(
-        kind="video", mime=VIDEO_SUFFIXES[ext], ext=ext, size_bytes=size, width=width, height=height,
+        kind="video", mime=VIDEO_SUFFIXES[ext], ext=ext, size_bytes=size, width=shown_w, height=shown_h,
         duration=duration, fps=fps, frame_count=frame_count, video_codec=vs.codec_context.name,
         audio_codec=audio.codec_context.name if audio else None, has_audio=audio is not None,
-        pixel_aspect=float(sar) if sar else 1.0,
+        pixel_aspect=float(vs.sample_aspect_ratio) if vs.sample_aspect_ratio else 1.0,
+        rotation=display.rotation, mirrored=display.mirrored,
     )
 
 
@@ -196,33 +251,55 @@ def _duration(container, vs) -> float | None:
     return None
 
 
-def _decode_first(path: Path, container, vs) -> None:
+def _decode_first(name: str, container, vs) -> av.VideoFrame:
     try:
-        for _frame in container.decode(vs):
-            return
+        for frame in container.decode(vs):
+            return frame
     except av.error.FFmpegError as exc:
-        raise InvalidInput(f"{path.name}: no decodable video frames ({_reason(exc)})") from None
-    raise InvalidInput(f"{path.name}: no decodable video frames")
+        raise InvalidInput(f"{name}: no decodable video frames ({_reason(exc)})") from None
+    raise InvalidInput(f"{name}: no decodable video frames")
 
 
-def _check_tail(path: Path, container, vs, duration: float) -> None:
-    """Seek close to the end and decode up to it: a file cut short fails here, not mid-analysis."""
-    if duration < 2.0 or not vs.time_base:
+# How much of the stated end may be missing before a video counts as truncated: its last
+# decodable frame, with its own display time, must reach within this of the stated duration.
+TAIL_SLACK_S = 1.5
+
+
+def _check_tail(name: str, container, vs, duration: float, fps: float) -> None:
+    """Seek close to the end and decode up to it: a file cut short fails here, not mid-analysis.
+
+    Margins follow the stream's own frame spacing: a 0.5 fps slideshow has a frame every 2 s,
+    so its last frame starts 2 s before the end and the seek must start earlier than that. A
+    frame counts as far as it lasts (its own duration, else the spacing seen between the last
+    frames, else 1 / frame rate)."""
+    if not vs.time_base:
+        return
+    spacing = 1.0 / fps if fps > 0 else 0.04
+    if duration < max(2.0, 2 * spacing):
         return
     start = float(vs.start_time * vs.time_base) if vs.start_time is not None else 0.0
-    target = start + duration - 1.0
+    end = start + duration
+    target = end - max(1.0, 2 * spacing)
+    previous: float | None = None
     try:
         # The seek lands on the keyframe before the target; decode forward from there.
         container.seek(int(target / vs.time_base), stream=vs, backward=True, any_frame=False)
         for frame in container.decode(vs):
-            if frame.time is None or frame.time >= target - 0.5:
+            if frame.time is None:
                 return
+            t = float(frame.time)
+            time_base = frame.time_base or vs.time_base
+            lasts = float(frame.duration * time_base) if frame.duration else 0.0
+            if lasts <= 0:
+                lasts = t - previous if previous is not None and t > previous else spacing
+            if t + lasts >= end - TAIL_SLACK_S:
+                return
+            previous = t
     except av.error.FFmpegError as exc:
-        raise InvalidInput(f"{path.name}: truncated video, the end does not decode ({_reason(exc)})") from None
-    raise InvalidInput(f"{path.name}: truncated video, frames stop before the stated {duration:.1f}s")
+        raise InvalidInput(f"{name}: truncated video, the end does not decode ({_reason(exc)})") from None
+    raise InvalidInput(f"{name}: truncated video, frames stop before the stated {duration:.1f}s")
 
 
 def _reason(exc: BaseException) -> str:
     text = getattr(exc, "strerror", None) or str(exc)
     return str(text).splitlines()[0][:160]
-
