@@ -47,7 +47,7 @@ def main() -> None:
     model = build_tiny_model(tmp / "tiny-sd")
     os.environ["WORKBENCH_DIFFUSION_MODEL"] = str(model)
     from generators.diffusion.treatments import TreatmentParams, prepare
-    from generators.thumbnails.crop import FORMATS
+    from generators.imaging.crop import FORMATS
     from generators.thumbnails.generator import ThumbnailGenerator, ThumbnailParams
     from workbench import jobs, rights, workflow
     from workbench.briefs import JobSpec

@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PIL import Image
 
 from benchmarks.common import bench_title, machine
-from generators.thumbnails.crop import FORMATS, plan_crop
+from generators.imaging.crop import FORMATS, plan_crop
 from generators.thumbnails.generator import ThumbnailParams
-from generators.thumbnails.render import JPEG_OPTIONS
+from generators.imaging.encode import JPEG_OPTIONS
 from generators.thumbnails.segments import SEGMENTS
 from workbench import review, workflow
 from workbench.access import Actor
@@ -56,7 +56,7 @@ def main() -> None:
         # 1. set-up (not timed): real signed variants, approved in batches
         settings = Settings(home=Path(tmp) / "home")
         r = workflow.ingest(source, "Bench", settings=settings)
-        made = workflow.generate_thumbnails(r.title_id, ThumbnailParams(top_k=top_k), settings=settings)
+        made = workflow.generate("thumbnail", r.title_id, ThumbnailParams(top_k=top_k), settings=settings)
         ids = sorted(v.variant_id for v in made.variants)[: args.variants]
         for start in range(0, len(ids), 500):
             review.decide(REVIEWER, ids[start:start + 500], "approve", settings=settings)

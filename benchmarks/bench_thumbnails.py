@@ -24,7 +24,8 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from benchmarks.common import bench_title, machine  # noqa: E402
-from generators.base import get_generator  # noqa: E402
+from generators import get_kind  # noqa: E402
+from generators.base import GenerationContext  # noqa: E402
 from generators.thumbnails.generator import ThumbnailParams  # noqa: E402
 from workbench import workflow  # noqa: E402
 from workbench.settings import Settings  # noqa: E402
@@ -47,17 +48,19 @@ def main() -> None:
             analysed = workflow.analyze_title(r.title_id, settings=settings)  # cached from here on
             # 1. the whole command: render + sign + store + catalog
             t = time.perf_counter()
-            result = workflow.generate_thumbnails(r.title_id, params, settings=settings)
+            result = workflow.generate("thumbnail", r.title_id, params, settings=settings)
             e2e.append(time.perf_counter() - t)
             n = len(result.variants)
             # 2. render alone, then sign alone, on the same files
             out = Path(tmp) / "render"
             out.mkdir()
             t = time.perf_counter()
-            files = get_generator("thumbnail").generate(analysed.analysis, _source(settings, r), params, out)
+            context = GenerationContext(title_id=r.title_id, title_name="Bench", analysis=analysed.analysis,
+                                        source=_source(settings, r), source_info=r.info, out_dir=out, settings=settings)
+            files = get_kind("thumbnail").generate(context, params)
             render.append(time.perf_counter() - t)
             t = time.perf_counter()
-            workflow.sign_generated(files, "Bench", r.sha256, settings)
+            workflow.sign_outputs(files, settings)
             sign.append(time.perf_counter() - t)
             # 3. baseline: plain JPEG encodes of as many 1080p frames
             frame = Image.fromarray(np.asarray(Image.open(files[0].path).convert("RGB").resize((1920, 1080))))

@@ -75,7 +75,7 @@ def build_catalog(home: Path, variants: int) -> int:
 
     sample = make_sample_title(home.parent / "sample-title.mp4")
     ingested = workflow.ingest(sample.path, "Sample")
-    made = workflow.generate_thumbnails(ingested.title_id, ThumbnailParams(segments=tuple(SEGMENTS), top_k=1))
+    made = workflow.generate("thumbnail", ingested.title_id, ThumbnailParams(segments=tuple(SEGMENTS), top_k=1))
     add_accounts()
     real = query_variants(per_page=500).items
     store = AssetStore(home / "store")

@@ -15,7 +15,7 @@ thumbnail variants on one worker (concurrency 2) vs the same work serially in on
    brief sent right after the worker started with analysis not cached (cold), the same brief
    again with analysis cached (warm), and a 1-job cold brief on a worker whose pool processes
    already ran a job. Baseline: the same single job's work in-process
-   (``workflow.generate_thumbnails``, one segment; with ``analyze_title`` first when cold), and
+   (``workflow.generate("thumbnail", ...)``, one segment; with ``analyze_title`` first when cold), and
    the 8 jobs one after another in-process.
 3. 200 thumbnail variants as 25 jobs (5 titles x 5 segments x 4 placements x top-2), analysis
    cached beforehand, each arm in a fresh copy of the same prepared home (so no variant is
@@ -441,7 +441,7 @@ def bench_latency(args, cleanup: Cleanup, root: Path) -> None:
     info: dict[str, tuple[int, int]] = {}
     # this process once through analysis and signing (torch, the face model, c2pa), untimed
     warm_settings = latency_home(root / "latency-process-warmup", {"Warmup": other})
-    workflow.generate_thumbnails("Warmup", ThumbnailParams(segments=(first_seg,), formats=("1x1",), top_k=1),
+    workflow.generate("thumbnail", "Warmup", ThumbnailParams(segments=(first_seg,), formats=("1x1",), top_k=1),
                                  settings=warm_settings)
     for run in range(args.runs):
         # (a) right after a worker starts: cold 8-job brief, then warm (the title text differs: new job
@@ -481,13 +481,13 @@ def bench_latency(args, cleanup: Cleanup, root: Path) -> None:
             t = time.perf_counter()
             if case == "cold":
                 workflow.analyze_title("Latency", settings=settings)  # not cached yet in this fresh home
-            workflow.generate_thumbnails("Latency", params, settings=settings)
+            workflow.generate("thumbnail", "Latency", params, settings=settings)
             add(f"base_{case}_one", time.perf_counter() - t)
         add("base_analysis", analysis_seconds(settings))
         # and every job of the brief, one after another in-process (warm)
         t = time.perf_counter()
         for seg in segments:
-            workflow.generate_thumbnails("Latency", ThumbnailParams(segments=(seg,), top_k=3, title_text="Latency all"),
+            workflow.generate("thumbnail", "Latency", ThumbnailParams(segments=(seg,), top_k=3, title_text="Latency all"),
                                          settings=settings)
         add("base_warm_all", time.perf_counter() - t)
         close_all_catalogs()

@@ -15,12 +15,12 @@ from provenance.manifest import (
     RECIPE_LABEL,
     TRAINED_ALGORITHMIC_MEDIA,
     TRAINING_MINING_USES,
-    Ingredient,
     ManifestSpec,
     SignResult,
     sign_file,
     sign_with_settings,
 )
+from workbench.creative import Ingredient  # re-exported: a manifest's ingredients are project types
 from provenance.verify import (
     ActionSummary,
     IngredientSummary,

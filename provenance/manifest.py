@@ -1,7 +1,8 @@
 """Build and sign a C2PA manifest for one output file.
 
-The rest of the workbench speaks in project types (EditAction, Recipe, SourceFrame); this module
-is the only place that turns them into a c2pa-python manifest definition.
+The rest of the workbench speaks in project types (:mod:`workbench.creative`: EditAction,
+Ingredient, Recipe); this module is the only place that turns them into a c2pa-python manifest
+definition.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import c2pa
 
 import workbench
-from generators.base import EditAction, SourceFrame
+from workbench.creative import EditAction, Ingredient
 from provenance.certs import SigningIdentity, load_identity
 from workbench.errors import ProvenanceError
 from workbench.store import TEMP_PREFIX
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Mime = Literal["image/jpeg", "image/webp", "image/png", "video/mp4"]
-Relationship = Literal["parentOf", "componentOf", "inputTo"]
 
 RECIPE_LABEL = "com.creativeworkbench.recipe"
 TRAINING_MINING_LABEL = "cawg.training-mining"
@@ -47,28 +47,6 @@ _MIME_NAMES = {"image/jpeg": "JPEG", "image/webp": "WebP", "image/png": "PNG", "
 # The embedded thumbnail is most of the signing time (a 1080p JPEG on 2 cores: ~120 ms with it,
 # ~4-5 ms without) and the review UI renders its own previews. Off also skips ingredient thumbnails.
 _SIGN_SETTINGS: dict[str, Any] = {"builder": {"thumbnail": {"enabled": False}}}
-
-
-@dataclass(frozen=True)
-class Ingredient:
-    """A file the output was made from. ``data`` is the file itself (e.g. the decoded frame as PNG)."""
-
-    title: str
-    mime: Mime
-    data: bytes = field(repr=False)
-    relationship: Relationship = "parentOf"
-    metadata: dict[str, Any] | None = None
-
-    @classmethod
-    def from_source_frame(cls, frame: SourceFrame, title_name: str, source_sha256: str | None = None) -> Ingredient:
-        """The parent ingredient for a generator output: the decoded source frame, losslessly."""
-        metadata: dict[str, Any] = {
-            "com.creativeworkbench.frame": frame.frame,
-            "com.creativeworkbench.time": frame.time,
-        }
-        if source_sha256:
-            metadata["com.creativeworkbench.source_sha256"] = source_sha256
-        return cls(title=f"{title_name} — frame {frame.frame}", mime=frame.mime, data=frame.data, metadata=metadata)
 
 
 @dataclass(frozen=True)

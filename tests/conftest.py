@@ -82,6 +82,27 @@ def wb(tpl, tmp_path, monkeypatch):
     open_catalog(settings).close()
 
 
+@pytest.fixture
+def ui_home(home, tmp_path_factory, sample_title):
+    """This test's own copy of a small real catalog for the review UI: signed variants, one
+    account per role (tests/ui_support.py). The embedded broker a regenerate or retry starts is
+    stopped afterwards."""
+    from tests.ui_support import copy_home, stop_broker, template_home
+
+    yield copy_home(template_home(tmp_path_factory, sample_title.path), home)
+    stop_broker(home)
+
+
+@pytest.fixture
+def server(ui_home, tmp_path):
+    """The review app served for real (``workbench review``'s command), on a free port."""
+    from tests.ui_support import ReviewServer
+
+    srv = ReviewServer(ui_home, tmp_path)
+    yield srv
+    srv.stop()
+
+
 @pytest.fixture(autouse=True)
 def fail_on_error_logs(caplog):
     """As PySceneDetect's suite: an ERROR logged during a test fails it."""

@@ -47,7 +47,7 @@ def template(tmp_path_factory: pytest.TempPathFactory, sample_title) -> Template
         home = tmp_path_factory.mktemp("review-template") / "home"
         settings = Settings(home=home)
         ingested = workflow.ingest(sample_title.path, TITLE, settings=settings)
-        result = workflow.generate_thumbnails(
+        result = workflow.generate("thumbnail", 
             ingested.title_id, ThumbnailParams(segments=SEGMENTS, formats=FORMATS, top_k=1), settings=settings
         )
         open_catalog(settings).close()  # checkpoint the WAL so a plain copy is complete

@@ -12,14 +12,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from generators.base import registry
-from generators.thumbnails.crop import FORMATS
+from generators.imaging.crop import FORMATS
 from generators.thumbnails.generator import ThumbnailParams
 from generators.thumbnails.segments import SEGMENTS
 from workbench.briefs import (
-    BRIEF_KINDS,
     MAX_BRIEF_BYTES,
-    BriefKind,
     InvalidBrief,
     JobSpec,
     brief_schema,
@@ -176,7 +173,7 @@ def test_yaml_scalars_follow_yaml_1_2_core():
 
 
 def test_the_sample_brief_in_assets_parses():
-    brief = load_brief(ASSETS / "sample-thumbnails.yaml")
+    brief = load_brief(ASSETS / "sample-launch.yaml")
     assert brief.title == "Sample Title"
     jobs = plan_jobs(brief)
     assert [j.params["segments"] for j in jobs] == [[s] for s in SEGMENTS]
@@ -188,19 +185,26 @@ def test_the_schema_is_valid_draft_2020_12():
 
 
 def test_a_new_kind_brings_its_own_schema_and_fan_out(monkeypatch):
-    class FakeTrailer:
-        kind = "trailer"
-        version = "0"
+    from dataclasses import dataclass
 
-    def fan_out(brief, item):
-        return [JobSpec("trailer", brief.title, {"duration": d}) for d in item.params.get("durations", [30])]
+    import generators
+    from generators.base import CreativeKind
+    from generators.params import IntList, KindParams, param
 
-    monkeypatch.setitem(registry, "trailer", FakeTrailer)
-    monkeypatch.setitem(
-        BRIEF_KINDS,
-        "trailer",
-        BriefKind({"durations": {"type": "array", "items": {"enum": [15, 30, 60]}}}, fan_out, dict),
-    )
+    @dataclass(frozen=True)
+    class FakeTrailerParams(KindParams):
+        durations: tuple[int, ...] = param((30,), IntList(6, 180))
+
+    class FakeTrailer(CreativeKind):
+        kind, label, version, Params = "trailer", "Trailer", "0", FakeTrailerParams
+
+        def fan_out(self, item):
+            return [{"duration": d} for d in item.get("durations", [30])]
+
+        def generate(self, context, params):
+            raise NotImplementedError
+
+    monkeypatch.setitem(generators.KINDS, "trailer", FakeTrailer())
     text = MINIMAL + "  - kind: trailer\n    durations: [15, 60]\n"
     assert [j.params for j in plan_jobs(parse_brief(text, "yaml", "b.yaml"))][-2:] == [{"duration": 15}, {"duration": 60}]
     assert problems_of(MINIMAL + "  - {kind: trailer, segments: [action]}\n") == (

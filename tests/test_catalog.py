@@ -315,7 +315,7 @@ def test_timestamps_are_utc_aware(catalog: Catalog) -> None:
 def test_closed_sets_are_checked(catalog: Catalog) -> None:
     with pytest.raises(StatementError):
         with catalog.session() as session:
-            _asset(session, kind="audio")
+            _asset(session, kind="hologram")  # (audio became a kind: music beds)
     with pytest.raises(StatementError):
         with catalog.session() as session:
             title = _title(session)

@@ -135,11 +135,11 @@ def test_treatment_parameter_errors(home, title, with_model):
     ]
     for options, message in cases:
         with pytest.raises(InvalidInput, match=message):
-            workflow.generate_thumbnails(title, params("restyle", treatment=options))
+            workflow.generate("thumbnail", title, params("restyle", treatment=options))
     with pytest.raises(InvalidInput, match="must be x, y, w, h inside 0..1"):
-        workflow.generate_thumbnails(title, params("clean", treatment={"regions": ((0.5, 0.5, 0.8, 0.1),)}))
+        workflow.generate("thumbnail", title, params("clean", treatment={"regions": ((0.5, 0.5, 0.8, 0.1),)}))
     with pytest.raises(InvalidInput, match="unknown treatment 'sharpen'"):
-        workflow.generate_thumbnails(title, params("sharpen"))  # type: ignore[arg-type]
+        workflow.generate("thumbnail", title, params("sharpen"))  # type: ignore[arg-type]
 
 
 def test_a_bad_model_setting_fails_before_analysis_or_rendering(home, title, monkeypatch, tmp_path):
@@ -147,14 +147,14 @@ def test_a_bad_model_setting_fails_before_analysis_or_rendering(home, title, mon
     monkeypatch.setenv("WORKBENCH_DIFFUSION_MODEL", str(tmp_path / "no-model-here"))
     reset_settings_cache()
     with pytest.raises(InvalidInput, match="no such file or folder"):
-        workflow.generate_thumbnails(title, params("outpaint"))
+        workflow.generate("thumbnail", title, params("outpaint"))
     with open_catalog(Settings()).session() as s:
         assert s.query(Variant).count() == 0
 
 
 def test_engine_model_without_a_configured_model_is_refused(home, title):
     with pytest.raises(InvalidInput, match="no diffusion model is configured"):
-        workflow.generate_thumbnails(title, params("outpaint", treatment={"engine": "model"}))
+        workflow.generate("thumbnail", title, params("outpaint", treatment={"engine": "model"}))
 
 
 # -- the model path, in-process ---------------------------------------------------------------
@@ -177,7 +177,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(home, title, backend, tmp_p
 def test_model_treatment_manifest_names_the_model(home, title, with_model, name):
     rights.set_rights(title, "allowed", ["US", "GB"], actor="test")
     extra = {"regions": ((0.4, 0.1, 0.2, 0.1),)} if name == "clean" else {}
-    result = workflow.generate_thumbnails(title, params(name, treatment={"seed": 3, **extra}))
+    result = workflow.generate("thumbnail", title, params(name, treatment={"seed": 3, **extra}))
     [v] = result.variants
     manifest = manifest_of(v.path)
     assert manifest.digital_source_types == (COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA,)
@@ -200,7 +200,7 @@ def test_model_treatment_manifest_names_the_model(home, title, with_model, name)
 @pytest.mark.parametrize("name", ["outpaint", "restyle", "clean"])
 def test_classical_fallback_makes_no_ai_claim(home, title, name):
     extra = {"regions": ((0.4, 0.1, 0.2, 0.1),)} if name == "clean" else {}
-    result = workflow.generate_thumbnails(title, params(name, treatment=extra))
+    result = workflow.generate("thumbnail", title, params(name, treatment=extra))
     [v] = result.variants
     manifest = manifest_of(v.path)
     assert manifest.digital_source_types == ()
@@ -215,7 +215,7 @@ def test_classical_fallback_makes_no_ai_claim(home, title, name):
 
 def test_outpaint_keeps_the_real_frame_and_only_generates_the_border(home, title, with_model):
     rights.set_rights(title, "allowed", actor="test")
-    [v] = workflow.generate_thumbnails(title, params("outpaint")).variants
+    [v] = workflow.generate("thumbnail", title, params("outpaint")).variants
     details = manifest_of(v.path).recipe["details"]["treatment"]
     box = details["frame_box"]
     assert (box["width"], box["height"]) == (1080, round(1080 * 360 / 640))  # the whole 16:9 frame, scaled
@@ -225,7 +225,7 @@ def test_outpaint_keeps_the_real_frame_and_only_generates_the_border(home, title
 def test_a_frame_already_at_the_target_aspect_runs_no_model_and_claims_none(home, title, with_model):
     rights.set_rights(title, "allowed", actor="test")
     p = ThumbnailParams(segments=("action",), formats=("16x9",), top_k=1, treatment=TreatmentParams("outpaint", **FAST))
-    [v] = workflow.generate_thumbnails(title, p).variants
+    [v] = workflow.generate("thumbnail", title, p).variants
     manifest = manifest_of(v.path)
     assert manifest.digital_source_types == () and manifest.recipe["model"] is None
     assert manifest.recipe["details"]["treatment"]["engine"] == "none"
@@ -237,14 +237,14 @@ def test_a_frame_already_at_the_target_aspect_runs_no_model_and_claims_none(home
 def test_denied_rights_refuse_model_treatments_with_an_audit_event(home, title, with_model):
     rights.set_rights(title, "denied", note="talent likeness not cleared", actor="legal")
     with pytest.raises(RightsDenied, match="its rights record denies AI treatments"):
-        workflow.generate_thumbnails(title, params("restyle"))
+        workflow.generate("thumbnail", title, params("restyle"))
     with open_catalog(Settings()).session() as s:
         assert s.query(Variant).count() == 0
         refused = s.query(AuditEvent).filter_by(action="treatment.refused").one()
         assert refused.details["treatment"] == "restyle" and refused.details["rights"]["ai_treatments"] == "denied"
         assert s.query(AuditEvent).filter_by(action="rights.set").count() == 1
     # the classical path still works for the same title
-    [v] = workflow.generate_thumbnails(title, params("restyle", treatment={"engine": "classical"})).variants
+    [v] = workflow.generate("thumbnail", title, params("restyle", treatment={"engine": "classical"})).variants
     assert manifest_of(v.path).digital_source_types == ()
 
 
@@ -419,7 +419,7 @@ def test_exported_deliveries_of_a_model_made_variant_keep_the_ai_claim(home, tit
     rights.set_rights(title, "allowed", actor="test")
     p = ThumbnailParams(segments=("action",), formats=("16x9",), top_k=1,
                         treatment=TreatmentParams("restyle", **FAST))
-    [v] = workflow.generate_thumbnails(title, p).variants
+    [v] = workflow.generate("thumbnail", title, p).variants
     decide(Actor("cara", "creative"), [v.variant_id], "approve")
     result = export_approved(Actor("otto", "ad_ops"), tmp_path / "export")
     assert not result.blocked

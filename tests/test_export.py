@@ -28,7 +28,8 @@ from tests.review_helpers import (
 from workbench import review, workflow
 from workbench.catalog import AuditEvent, open_catalog, repo
 from workbench.errors import InvalidInput, NotFound
-from workbench.export import DELIVERY_SPECS, MANIFEST_CSV_COLUMNS, export_approved
+from workbench.deliveries.stills import DELIVERY_SPECS
+from workbench.export import MANIFEST_CSV_COLUMNS, export_approved
 from workbench.settings import Settings
 from workbench.store import AssetStore
 
@@ -172,7 +173,7 @@ def test_only_the_newest_approved_version_of_each_slot_is_exported(wb, tpl, tmp_
     review.decide(CREATIVE, [wide.id], "approve", settings=wb)
     review.decide(CREATIVE, [tall.id], "reject", "not this one", settings=wb)
     # a new version of the wide slot, still pending: version 1 stays the one to export
-    made = workflow.generate_thumbnails(tpl.title_id, ThumbnailParams(segments=("romance",), formats=("16x9",), top_k=1,
+    made = workflow.generate("thumbnail", tpl.title_id, ThumbnailParams(segments=("romance",), formats=("16x9",), top_k=1,
                                                                       title_text="Sample"), settings=wb)
     v2 = made.variants[0].variant_id
     first = export_approved(ADMIN, tmp_path / "a", title=TITLE, settings=wb)

@@ -25,7 +25,7 @@ from tests.review_helpers import AD_OPS, LOCALIZER, make_writable
 from workbench import review, scratch, workflow
 from workbench.catalog import AuditEvent, Variant, open_catalog
 from workbench.errors import InvalidInput
-from workbench.export import _render_isolated, export_approved
+from workbench.export import _deliver_isolated, export_approved
 from workbench.settings import Settings
 from workbench.store import AssetStore, sha256_file
 
@@ -87,7 +87,7 @@ def test_the_same_recipe_makes_one_row_and_one_file_whatever_the_concurrency(hom
     for i in range(ITERATIONS):
         # a new recipe each round (its own title text), asked for by two runs at once
         params = ThumbnailParams(segments=("action",), formats=("16x9",), top_k=1, title_text=f"Round {i}")
-        results = _race(2, lambda _n: workflow.generate_thumbnails("Race", params))
+        results = _race(2, lambda _n: workflow.generate("thumbnail", "Race", params))
         assert not [r for r in results if isinstance(r, BaseException)], results
         ids = {v.variant_id for r in results for v in r.variants}
         assert len(ids) == 1, f"round {i}: {ids}"
@@ -142,15 +142,16 @@ def test_a_bad_stored_file_blocks_only_its_variant(wb, tpl, tmp_path, replace_wi
 def test_a_variant_whose_deliveries_fail_is_blocked_alone(wb, tpl, tmp_path) -> None:
     """The render step is an isolation boundary too: bytes that verified but do not decode (here
     handed in directly) block that variant with the reason and leave nothing of it behind."""
-    from workbench.export import _Item
+    from datetime import UTC, datetime
+
+    from provenance import load_identity
+    from workbench.deliveries import ApprovedVariant, ExportContext
 
     [row] = review.get_rows([tpl.variant_ids[0]], settings=wb)
     staging = tmp_path / "staging"
     staging.mkdir()
-    item = _Item(row, data=b"\xff\xd8\xff not really a jpeg")
-    from provenance import load_identity
-
-    files = _render_isolated(item, staging, load_identity(wb), __import__("datetime").datetime.now(), wb)
+    item = ApprovedVariant(row, data=b"\xff\xd8\xff not really a jpeg")
+    files = _deliver_isolated(item, ExportContext(staging, load_identity(wb), datetime.now(UTC), wb))
     assert files == [] and item.reason.startswith("its deliveries could not be made")
     assert not [p for p in staging.rglob("*") if p.is_file()]
 
@@ -250,7 +251,7 @@ def test_friendly_folders_are_unique_per_title(home, tmp_path) -> None:
         path = tmp_path / f"still{n}.png"
         photo.rotate(90 * n).save(path)  # different bytes per title
         workflow.ingest(path, name)
-        result = workflow.generate_thumbnails(name, ThumbnailParams(segments=("action",), formats=("16x9",), top_k=1))
+        result = workflow.generate("thumbnail", name, ThumbnailParams(segments=("action",), formats=("16x9",), top_k=1))
         [v] = result.variants
         folders.append(v.export_path.parent)
         assert v.export_path.read_bytes() == v.path.read_bytes()
@@ -266,7 +267,7 @@ def test_reruns_leave_no_temp_links(home, sample_title) -> None:
     workflow.ingest(sample_title.path, "Again")
     params = ThumbnailParams(segments=("action",), formats=("16x9", "1x1"), top_k=2)
     for _ in range(3):
-        result = workflow.generate_thumbnails("Again", params)
+        result = workflow.generate("thumbnail", "Again", params)
     folder = result.variants[0].export_path.parent
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
     assert not list((settings.home / "tmp").iterdir())

@@ -24,7 +24,7 @@ def first(home, sample_title):
 
     workflow.ingest(sample_title.path, "Sample")
     p = ThumbnailParams(segments=("romance",), formats=("16x9",), top_k=2)
-    result = workflow.generate_thumbnails("Sample", p)
+    result = workflow.generate("thumbnail", "Sample", p)
     yield result.variants[1]  # pick 2
     EmbeddedBroker(home).stop()
 

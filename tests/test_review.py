@@ -152,7 +152,7 @@ def test_compare_slots_versions_and_explanations(wb, tpl) -> None:
     assert [g.format for g in groups] == ["16x9.jpg.pick1", "1x1.jpg.pick1", "2x3.jpg.pick1", "9x16.jpg.pick1"]
     assert all(len(g.versions) == 1 for g in groups)
     # a tweak (a title treatment) makes version 2 of every slot
-    workflow.generate_thumbnails(tpl.title_id, ThumbnailParams(segments=("romance",), formats=("16x9",), top_k=1,
+    workflow.generate("thumbnail", tpl.title_id, ThumbnailParams(segments=("romance",), formats=("16x9",), top_k=1,
                                                                title_text="Sample"), settings=wb)
     wide = review.slot_groups(TITLE, "thumbnail", "romance", settings=wb)[0]
     assert [v.version for v in wide.versions] == [1, 2] and wide.latest.version == 2
@@ -160,13 +160,13 @@ def test_compare_slots_versions_and_explanations(wb, tpl) -> None:
     compared = review.compare_slot(wide.slot_key, settings=wb)
     assert len(compared) == 2
     why_v1, why_v2 = compared[0][1], compared[1][1]
-    assert why_v1["terms"] and why_v1["score"] == pytest.approx(wide.versions[0].score, abs=1e-5)
-    contributions = [abs(t["contribution"]) for t in why_v1["terms"]]
+    assert why_v1.terms and why_v1.score == pytest.approx(wide.versions[0].score, abs=1e-5)
+    contributions = [abs(t.contribution) for t in why_v1.terms]
     assert contributions == sorted(contributions, reverse=True)
-    assert why_v1["summary"].startswith("frame ") and "pick 1 for romance" in why_v1["summary"]
-    assert why_v1["crop"]["target_size"] == [1920, 1080] and why_v1["crop_text"]
-    assert why_v1["treatment"]["title_text"] is None and why_v1["treatment"]["model"] is None
-    assert why_v2["treatment"]["title_text"] == "Sample" and why_v2["treatment"]["title"]["lines"]
+    assert why_v1.summary.startswith("frame ") and "pick 1 for romance" in why_v1.summary
+    assert why_v1.details["crop"]["target_size"] == [1920, 1080] and why_v1.details["crop_text"]
+    assert why_v1.details["treatment"]["title_text"] is None and why_v1.details["treatment"]["model"] is None
+    assert why_v2.details["treatment"]["title_text"] == "Sample" and why_v2.details["treatment"]["title"]["lines"]
     # latest vs all in the queue
     assert review.query_variants(VariantFilter(segment="romance"), settings=wb).total == 4
     assert review.query_variants(VariantFilter(segment="romance", version="all"), settings=wb).total == 5
@@ -185,7 +185,7 @@ def test_variant_detail_verifies_the_stored_file(wb, tpl) -> None:
     assert set(p.training_mining.values()) == {"notAllowed"}
     assert [v.id for v in detail.versions] == [vid]
     assert [(e.actor, e.action, e.comment) for e in detail.events] == [("cara", "approve", "lovely")]
-    assert detail.explanation["terms"]
+    assert detail.explanation.terms
     # tampered after the fact: the panel says so
     path = detail.row.file_path
     make_writable(path)

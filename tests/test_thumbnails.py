@@ -20,9 +20,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 import generators.thumbnails.generator as thumbnail_generator
-from generators.base import get_generator, registry
+from generators import get_kind
+from generators.thumbnails.kind import ThumbnailKind
 from generators.thumbnails import segments as segments_module
-from generators.thumbnails.crop import FORMATS, plan_crop, window_size
+from generators.imaging.crop import FORMATS, plan_crop, window_size
 from generators.thumbnails.generator import ThumbnailGenerator, ThumbnailParams
 from generators.thumbnails.render import render_thumbnail, variant_filename
 from generators.thumbnails.scoring import (
@@ -446,9 +447,9 @@ def test_variant_filenames_are_safe():
 
 
 def test_generator_is_registered():
-    assert registry["thumbnail"] is ThumbnailGenerator
-    generator = get_generator("thumbnail")
-    assert generator.kind == "thumbnail" and generator.version == "1.0.0"
+    kind = get_kind("thumbnail")
+    assert isinstance(kind, ThumbnailKind) and isinstance(kind.engine, ThumbnailGenerator)
+    assert kind.kind == "thumbnail" and kind.version == "1.0.0"
 
 
 def test_default_parameters_ask_for_everything():

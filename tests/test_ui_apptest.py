@@ -1,6 +1,10 @@
 """The review app's pages, driven with Streamlit's AppTest against a real catalog (signed
 thumbnails of the sample title) and real accounts: login, queue filters and pages, decisions,
-compare, jobs, audit, export, and what each role sees."""
+compare, jobs, audit, export, and what each role sees; filters whose values read like their
+"any" choice, batches that act only on what is shown, an admin changing a decision, regeneration
+with no worker and run inline, login throttling, the session handed to the cookie and read back
+from it, ids typed into addresses, and the export preview. (The server side: test_ui_security.py
+and test_ui_browser.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from tests.ui_support import PASSWORD, copy_home, stop_broker, template_home
+from tests.ui_support import PASSWORD
 from workbench import review
 from workbench.catalog import open_catalog
 from workbench.catalog.models import AuditEvent, ReviewEvent, Variant
@@ -20,14 +24,6 @@ UI = Path(__file__).resolve().parents[1] / "ui"
 APP = UI / "app.py"
 TOKEN_KEY = "wb_token"
 TIMEOUT = 60
-
-
-@pytest.fixture
-def ui_home(home, tmp_path_factory, sample_title):
-    """This test's own copy of a small real catalog: 12 signed variants, one account per role.
-    The embedded broker a regenerate or retry starts is stopped afterwards."""
-    yield copy_home(template_home(tmp_path_factory, sample_title.path), home)
-    stop_broker(home)
 
 
 def app(user: str | None = None) -> AppTest:
@@ -208,7 +204,7 @@ def test_batch_approve_from_the_queue(ui_home):
     for vid in ids:
         at.checkbox(key=f"q_sel_{vid}").check()
     at.run()
-    button(at, "Approve selected (3)").click().run()
+    button(at, "Approve 3 selected on this page").click().run()
     no_exception(at)
     assert "Approved 3 variants" in texts(at.success)
     now = statuses()
@@ -221,13 +217,20 @@ def test_batch_approve_from_the_queue(ui_home):
 
 
 def test_selection_survives_paging(ui_home):
+    """A tick on page 1 is kept while page 2 is shown (and shown again on page 1), but the
+    button on page 2 counts only page 2's ticks and says how many are elsewhere."""
     at = app("cara")
     at.selectbox(key="q_per_page").set_value(8).run()
     first_page = max(statuses())
     at.checkbox(key=f"q_sel_{first_page}").check().run()
+    assert button(at, "Approve 1 selected on this page")
     button(at, "Next").click().run()
     assert at.session_state["q_selected"] == {first_page}
-    assert button(at, "Approve selected (1)")
+    assert button(at, "Approve 0 selected on this page").disabled
+    assert "1 more selected on other pages or filters: not included" in texts(at.caption)
+    button(at, "◀ Previous").click().run()
+    assert at.checkbox(key=f"q_sel_{first_page}").value
+    assert button(at, "Approve 1 selected on this page")
 
 
 # -- variant page: decisions ------------------------------------------------------------------
@@ -493,17 +496,20 @@ def test_ad_ops_export_from_the_page(ui_home):
 
 
 def test_launch_command_caps_uploads_and_keeps_xsrf(home, monkeypatch):
-    from ui.launch import APP as LAUNCHED
-    from ui.launch import command
+    from ui.launch import APP as SCRIPT
+    from ui.launch import ENTRY, command
     from workbench.settings import reset_settings_cache
 
     monkeypatch.setenv("WORKBENCH_MAX_UPLOAD_MB", "7")
     reset_settings_cache()
     cmd = command(8601, "127.0.0.1")
     flags = dict(zip(cmd[5::2], cmd[6::2]))
-    assert cmd[1:5] == ["-m", "streamlit", "run", str(LAUNCHED)] and LAUNCHED == APP
+    # the server runs st.App (ui/server.py) around the same script AppTest runs
+    assert cmd[1:5] == ["-m", "streamlit", "run", str(ENTRY)] and ENTRY == UI / "server.py" and SCRIPT == APP
+    assert "st.App(" in ENTRY.read_text() and "app.py" in ENTRY.read_text()
     assert flags["--server.maxUploadSize"] == "7"
     assert flags["--server.enableXsrfProtection"] == "true"
+    assert flags["--server.enableAgentApi"] == "false"
     assert flags["--server.address"] == "127.0.0.1" and flags["--server.port"] == "8601"
     assert flags["--server.headless"] == "true" and flags["--browser.gatherUsageStats"] == "false"
     with pytest.raises(ValueError):
@@ -511,10 +517,32 @@ def test_launch_command_caps_uploads_and_keeps_xsrf(home, monkeypatch):
 
 
 def test_no_page_enables_raw_html():
+    """No raw HTML anywhere; the one script of the app is ui/components.py's fixed text, which
+    posts to the session-cookie routes (its data: a route path and a handoff code)."""
     for path in UI.rglob("*.py"):
         source = path.read_text()
         assert "unsafe_allow_html" not in source, path
+        assert "unsafe_allow_javascript" not in source, path
         assert "st.html(" not in source and "components.v1" not in source, path
+        if path.name != "components.py":
+            assert "components.v2" not in source, path
+    from ui import components
+
+    source = (UI / "components.py").read_text()
+    assert source.count("st.components.v2.component(") == 1
+    assert not any(w in components._COOKIE_JS for w in ("innerHTML", "eval(", "document.write", "insertAdjacentHTML"))
+
+
+def test_the_ui_never_imports_the_workers_package():
+    """Cancel, retry and regenerate go through the library (workbench.jobs, workbench.regenerate),
+    which reaches the workers through workbench.queue: the UI has no other way in."""
+    import ast
+
+    for path in UI.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not [n for n in names if n == "workers" or n.startswith("workers.")], (path, names)
 
 
 def test_user_text_is_escaped_in_markdown(ui_home):
@@ -525,10 +553,431 @@ def test_user_text_is_escaped_in_markdown(ui_home):
     ingested = workflow.ingest(next((ui_home / "store").rglob("*.mp4")), hostile[:60])
     from generators.thumbnails.generator import ThumbnailParams
 
-    workflow.generate_thumbnails(ingested.title_id, ThumbnailParams(segments=("action",), formats=("1x1",), top_k=1))
+    workflow.generate("thumbnail", ingested.title_id, ThumbnailParams(segments=("action",), formats=("1x1",), top_k=1))
     at = no_exception(app("cara"))
     bodies = [m.value for m in at.markdown] + [c.value for c in at.caption]
     assert not any(b.allow_html for b in [*at.markdown, *at.caption])
     shown = [b for b in bodies if "img src" in b]
     assert shown, "the hostile title is shown"
     assert all("\\<img" in b and "\\[x\\]" in b for b in shown)
+
+
+# -- filters: "any value" is a sentinel, never a display string (issue 10 item 7) ---------------
+
+
+def copy_variant(of_id: int, title_name: str, *, segment: str | None = None) -> int:
+    """A new variant of ``title_name`` (made if missing, on the sample's source) sharing the
+    stored file of variant ``of_id`` (so it verifies and exports like it)."""
+    from workbench.catalog import repo
+
+    with open_catalog().session() as session:
+        base = session.get(Variant, of_id)
+        title = repo.find_title(session, title_name) or repo.create_title(session, title_name, base.title.source_asset)
+        seg = segment if segment is not None else base.segment
+        made = repo.add_variant(session, title=title, asset=base.asset, kind=base.kind, segment=seg,
+                                format=base.format, score=base.score,
+                                recipe={**base.recipe, "recipe_key": f"copy-{title_name}-{seg}-{of_id}"})
+        return made.id
+
+
+def queue_total(at: AppTest) -> int:
+    [total] = re.findall(r"\*\*(\d+)\*\* variants", texts(at.markdown))
+    return int(total)
+
+
+def test_titles_named_like_the_any_choice_are_filtered_exactly(ui_home):
+    base = min(statuses())
+    named_all = copy_variant(base, "All")
+    named_all_titles = copy_variant(base, "All titles")
+    odd_segment = copy_variant(base, "Sample", segment="All")
+    total = len(statuses())
+    assert total == 15
+
+    at = no_exception(app("cara"))
+    assert queue_total(at) == total
+    for name, expected in (("All", {named_all}), ("All titles", {named_all_titles})):
+        at.selectbox(key="q_f_title").set_value(name).run()
+        no_exception(at)
+        assert queue_total(at) == 1, name
+        assert {int(c.key.removeprefix("q_sel_")) for c in at.checkbox if (c.key or "").startswith("q_sel_")} \
+            == expected
+    at.selectbox(key="q_f_title").set_value(None).run()  # the "any" choice
+    assert queue_total(at) == total
+    at.selectbox(key="q_f_segment").set_value("All").run()  # the segment called "All", not any segment
+    assert queue_total(at) == 1
+    assert at.checkbox(key=f"q_sel_{odd_segment}")
+    at.selectbox(key="q_f_segment").set_value(None).run()
+    assert queue_total(at) == total
+    # the shown words name one choice each
+    options = at.selectbox(key="q_f_title").options
+    assert options[0] == "All" and len(set(options)) == len(options) == 4
+
+    # compare: the segment called "All" is that segment; the "any" choice is every segment
+    at = no_exception(page(app("cara"), "views/compare.py", id=str(odd_segment)))
+    assert at.selectbox(key="c_segment").value == "All"
+    assert "1 slot · Sample · thumbnail · All ·" in texts(at.caption)
+    at = no_exception(page(app("cara"), "views/compare.py"))
+    at.selectbox(key="c_title").set_value("Sample").run()
+    assert at.selectbox(key="c_segment").value is None and "all segments" in texts(at.caption)
+    at.selectbox(key="c_segment").set_value("All").run()
+    assert "1 slot · Sample · thumbnail · All ·" in texts(at.caption)
+
+
+def test_export_and_audit_of_a_title_named_all_titles_pick_that_title(ui_home):
+    import json
+    import zipfile
+
+    from workbench.access import Actor
+
+    base = min(statuses())
+    named_all_titles = copy_variant(base, "All titles")
+    named_all = copy_variant(base, "All")
+    cara = Actor("cara", "creative")
+    review.decide(cara, [base, named_all_titles, named_all], "approve")
+
+    at = no_exception(page(app("otto"), "views/export.py"))
+    for name, expected in (("All titles", named_all_titles), ("All", named_all)):
+        at.selectbox(key="x_title").set_value(name).run()
+        button(at, "Export approved").click().run(timeout=180)
+        no_exception(at)
+        with zipfile.ZipFile(at.session_state["x_result"].zip_path) as zf:
+            manifest = json.loads(zf.read("manifest.json"))
+        assert {f["variant_id"] for f in manifest["files"]} == {expected}, name
+    at.selectbox(key="x_title").set_value(None).run()  # every title
+    button(at, "Export approved").click().run(timeout=180)
+    with zipfile.ZipFile(at.session_state["x_result"].zip_path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    assert {f["variant_id"] for f in manifest["files"]} == {base, named_all_titles, named_all}
+
+    at = no_exception(page(app("otto"), "views/audit.py"))
+    at.text_input(key="a_action").set_value("review").run()
+    at.selectbox(key="a_title").set_value("All titles").run()
+    assert list(at.dataframe[0].value["variant"]) == [named_all_titles]
+    at.selectbox(key="a_title").set_value("All").run()
+    assert list(at.dataframe[0].value["variant"]) == [named_all]
+    at.selectbox(key="a_title").set_value(None).run()
+    assert sorted(at.dataframe[0].value["variant"]) == sorted([base, named_all_titles, named_all])
+
+
+# -- batch decisions act on what is shown (issue 10 item 18) -------------------------------------
+
+
+def rows_of(segment: str) -> list[int]:
+    return [r.id for r in review.query_variants(review.VariantFilter(segment=segment)).items]
+
+
+def test_a_hidden_selection_is_never_decided(ui_home):
+    action, romance = rows_of("action"), rows_of("romance")
+    at = app("lou")
+    at.selectbox(key="q_f_segment").set_value("action").run()
+    for vid in action[:2]:
+        at.checkbox(key=f"q_sel_{vid}").check()
+    at.run()
+    assert button(at, "Approve 2 selected on this page")
+    at.selectbox(key="q_f_segment").set_value("romance").run()  # the two ticked ones are hidden now
+    approve = button(at, "Approve 0 selected on this page")
+    assert approve.disabled
+    assert "2 more selected on other pages or filters: not included" in texts(at.caption)
+    at.checkbox(key=f"q_sel_{romance[0]}").check().run()
+    button(at, "Approve 1 selected on this page").click().run()
+    no_exception(at)
+    assert "Approved 1 variant." in texts(at.success)
+    now = statuses()
+    assert now[romance[0]] == "approved"
+    assert [now[v] for v in action[:2]] == ["pending", "pending"]
+    assert sum(s == "approved" for s in now.values()) == 1
+    # back on their filter, the hidden ticks are shown again and counted there only
+    at.selectbox(key="q_f_segment").set_value("action").run()
+    assert button(at, "Approve 2 selected on this page")
+
+
+def test_select_page_with_a_decided_variant_decides_the_others_and_says_so(ui_home):
+    from workbench.access import Actor
+
+    action = rows_of("action")
+    rejected = action[1]
+    review.decide(Actor("cara", "creative"), [rejected], "reject", "too dark")
+    at = app("lou")
+    at.selectbox(key="q_f_segment").set_value("action").run()
+    button(at, "Select page").click().run()
+    button(at, f"Approve {len(action)} selected on this page").click().run()
+    no_exception(at)
+    assert f"Approved {len(action) - 1} variants; 1 skipped: #{rejected} already rejected." in texts(at.success)
+    now = statuses()
+    assert now[rejected] == "rejected"
+    assert all(now[v] == "approved" for v in action if v != rejected)
+    assert not at.session_state["q_selected"]
+
+
+def test_an_admin_changing_a_decision_gives_a_comment_and_confirms(ui_home):
+    from workbench.access import Actor
+
+    vid = min(statuses())
+    review.decide(Actor("cara", "creative"), [vid], "reject", "off brand")
+    at = page(app("ada"), "views/variant.py", id=str(vid))
+    no_exception(at)
+    assert not [b for b in at.button if b.label == "Approve"]  # no one-click approve of a decided variant
+    assert at.radio(key="v_change_to").options == ["Approve", "Request changes"]
+    at.radio(key="v_change_to").set_value("approve")
+    button(at, "Change decision").click().run()
+    assert "A comment is required" in texts(at.error)
+    at.text_area(key="v_change_comment").set_value("Legal cleared the logo")
+    button(at, "Change decision").click().run()
+    assert "Tick the confirmation" in texts(at.error)
+    assert statuses()[vid] == "rejected"
+    at.checkbox(key="v_change_confirm").check()
+    button(at, "Change decision").click().run()
+    no_exception(at)
+    assert statuses()[vid] == "approved"
+    assert f"Variant #{vid}: rejected → approved." in texts(at.success)
+    with open_catalog().session() as session:
+        event = session.scalars(sa.select(ReviewEvent).order_by(ReviewEvent.id.desc())).first()
+    assert (event.actor, event.action, event.comment) == ("ada", "approve", "Legal cleared the logo")
+    assert event.details["from"] == "rejected"
+
+    at = page(app("cara"), "views/variant.py", id=str(vid))  # a creative cannot change it
+    assert "Only an admin can change a decision" in texts(at.info)
+    assert not [b for b in at.button if b.label in ("Approve", "Change decision")]
+
+
+# -- regeneration without a worker, and jobs (issue 10 item 19) ----------------------------------
+
+
+def request_changes_with_regeneration(at: AppTest, vid: int) -> AppTest:
+    page(at, "views/variant.py", id=str(vid))
+    at.radio(key="v_decision").set_value("Request changes")
+    at.text_area(key="v_comment").set_value("Another frame, please")
+    at.checkbox(key="v_regen").check()
+    at.selectbox(key="v_frame").set_value("Another frame")
+    return no_exception(button(at, "Send decision").click().run())
+
+
+def test_regenerate_with_no_worker_says_so_at_once(ui_home):
+    vid = max(statuses())
+    at = request_changes_with_regeneration(app("cara"), vid)
+    job_id = at.session_state[f"v_job_{vid}"]
+    [bar] = at.get("progress")
+    assert f"Regenerating: job {job_id} queued" in bar.proto.text
+    shown = texts(at.warning)
+    assert "no worker serves the cpu queue" in shown and "workbench worker --queues cpu" in shown
+
+    at = no_exception(page(app("cara"), "views/jobs.py"))
+    assert "No worker is running" in texts(at.warning) and "workbench worker --queues cpu" in texts(at.warning)
+
+    from workbench.queue import heartbeat
+    from workbench.settings import get_settings
+
+    heartbeat("w-gpu-1", ["gpu"], get_settings(), started=True)
+    at.run()
+    assert "w-gpu-1 (gpu)" in texts(at.caption)
+    assert "No worker serves the cpu queue" in texts(at.warning)  # a job waits on cpu, only gpu is served
+    heartbeat("w-cpu-1", ["cpu"], get_settings(), started=True)
+    at.run()
+    assert "w-cpu-1 (cpu)" in texts(at.caption) and not at.warning
+
+
+def test_regenerate_inline_runs_here_and_the_new_version_appears(ui_home, monkeypatch):
+    import time
+
+    from workbench.settings import reset_settings_cache
+
+    monkeypatch.setenv("WORKBENCH_INLINE_JOBS", "true")
+    reset_settings_cache()
+    vid = max(statuses())
+    before = set(statuses())
+    at = request_changes_with_regeneration(app("cara"), vid)
+    assert "Running here" in texts(at.info) and "cpu queue" in texts(at.info)
+    deadline = time.monotonic() + 120
+    while f"v_job_{vid}" in at.session_state and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+        no_exception(at)
+    assert "The new version is in the queue as pending" in texts(at.success)
+    [new] = set(statuses()) - before
+    assert statuses()[new] == "pending"
+    assert any("v2 · pending" in str(link.proto.label) for link in at.get("page_link"))
+
+
+# -- login throttling, sessions from the cookie (issue 10 items 20, 21) ---------------------------
+
+
+def test_repeated_wrong_passwords_are_throttled_and_audited(ui_home, monkeypatch):
+    import datetime as dt
+
+    from ui import components
+    from workbench import users
+    from workbench.catalog.models import LoginFailure
+
+    now = [dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)]
+    monkeypatch.setattr(users, "utcnow", lambda: now[0])  # no time passes between the attempts
+    monkeypatch.setattr(components, "client_address", lambda: "203.0.113.7")
+    at = no_exception(app())
+    shown = []
+    for _ in range(7):
+        at.text_input(key="login_name").set_value("cara")
+        at.text_input(key="login_password").set_value("not the password")
+        at.button[0].click().run()
+        no_exception(at)
+        shown.append(texts(at.error))
+    assert shown[:5] == ["Wrong user name or password."] * 5
+    assert re.fullmatch(r"Too many failed logins: try again in \d+ s\.", shown[6]), shown[6]
+    # while it waits even the right password is not checked
+    at.text_input(key="login_password").set_value(PASSWORD)
+    at.button[0].click().run()
+    assert "Too many failed logins" in texts(at.error) and TOKEN_KEY not in at.session_state
+    with open_catalog().session() as session:
+        throttled = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "login.throttled")).all()
+        clients = set(session.scalars(sa.select(LoginFailure.client)))
+    assert len(throttled) >= 2 and all(e.actor == "cara" for e in throttled)
+    assert throttled[-1].details["client"] == "203.0.113.7" and clients == {"203.0.113.7"}
+    now[0] += dt.timedelta(seconds=users.MAX_WAIT_S)  # waiting it out works
+    at.text_input(key="login_password").set_value(PASSWORD)
+    at.button[0].click().run()
+    no_exception(at)
+    assert at.session_state[TOKEN_KEY]
+
+
+def test_login_hands_the_session_to_the_cookie_then_shows_the_page(ui_home):
+    """After the form: only "Signing in…" until the handoff code is used (by the page's POST
+    to /_wb/session in a browser; redeemed here by hand), then the page."""
+    from ui import sessions
+
+    at = no_exception(app())
+    at.text_input(key="login_name").set_value("cara")
+    at.text_input(key="login_password").set_value(PASSWORD)
+    at.button[0].click().run()
+    code = at.session_state["wb_handoff"]
+    assert sessions.pending(code) and "Signing in" in texts(at.info)
+    assert not at.get("image")  # the page (whose pictures need the cookie) waits
+    assert sessions.redeem(code) == at.session_state[TOKEN_KEY]
+    assert sessions.redeem(code) is None  # single use
+    at.run()
+    no_exception(at)
+    assert "wb_handoff" not in at.session_state
+    assert "**12** variants" in texts(at.markdown) and at.get("image")
+
+
+def test_a_new_session_signs_in_from_the_cookie_until_logout(ui_home, monkeypatch):
+    """A reload is a new websocket session with empty state: the cookie's token signs it in.
+    After logout the cookie names a revoked session: the login form, with no "session ended"
+    warning; a cookie whose session ended elsewhere gets that warning."""
+    from ui import components
+    from workbench.users import SessionExpired, actor_for_session, end_session, login
+
+    token = login("cara", PASSWORD)[1]
+    monkeypatch.setattr(components, "cookie_token", lambda: token)
+    at = no_exception(AppTest.from_file(str(APP), default_timeout=TIMEOUT).run())  # no session state
+    assert "cara" in texts(at.sidebar.caption) and "**12** variants" in texts(at.markdown)
+    at.sidebar.button(key="logout").click().run()
+    no_exception(at)
+    assert registered_pages(at) == {"login"} and "Logged out" in texts(at.info) and not at.warning
+    with pytest.raises(SessionExpired):
+        actor_for_session(token)
+    at.run()
+    assert registered_pages(at) == {"login"} and not at.warning  # the dead cookie is not tried again
+
+    other = login("cara", PASSWORD)[1]
+    monkeypatch.setattr(components, "cookie_token", lambda: other)
+    end_session(other)  # ended in another tab
+    at = no_exception(AppTest.from_file(str(APP), default_timeout=TIMEOUT).run())
+    assert registered_pages(at) == {"login"} and "log in again" in texts(at.warning)
+
+
+def test_logged_out_every_page_address_runs_the_login_form(ui_home):
+    at = no_exception(app())
+    urls = {info.get("url_pathname") for info in at._registered_pages.values()}
+    assert {"", "compare", "variant", "jobs", "audit", "export", "users", "login"} <= urls  # "": the queue
+    assert registered_pages(at) == {"login"}
+
+
+# -- ids typed into addresses and boxes ------------------------------------------------------
+
+
+BAD_IDS = ("²", "٣", "99999999999999999999", "-1", "0", "abc", "5.0", "+5", " 5", "1e3")
+
+
+@pytest.mark.parametrize("path", ["views/variant.py", "views/compare.py"])
+def test_a_bad_id_in_the_address_is_one_line(ui_home, path):
+    at = app("cara")
+    for raw in BAD_IDS:
+        page(at, path, id=raw)
+        no_exception(at)
+        errors = [str(e.value) for e in at.error]
+        assert len(errors) == 1 and "is not an id" in texts(at.error), (raw, errors)
+    page(at, path, id="999999")
+    no_exception(at)
+    assert texts(at.error) == "No variant 999999."
+
+
+def test_a_bad_variant_id_in_the_audit_box_is_one_line(ui_home):
+    at = no_exception(page(app("otto"), "views/audit.py"))
+    for raw in BAD_IDS:
+        at.text_input(key="a_variant").set_value(raw).run()
+        no_exception(at)
+        if raw.strip() == "5":  # the box trims spaces: " 5" is 5
+            continue
+        assert "is not an id" in texts(at.error), raw
+    at.text_input(key="a_variant").set_value("999999").run()
+    assert not at.error and "0 events" in texts(at.caption)
+
+
+# -- the export preview ----------------------------------------------------------------------
+
+
+def test_export_page_previews_each_delivery_before_the_zip(ui_home):
+    from workbench.access import Actor
+
+    rows = review.query_variants(review.VariantFilter(format="16x9")).items
+    review.decide(Actor("cara", "creative"), [r.id for r in rows], "approve")
+    tampered = rows[0]
+    tampered.file_path.chmod(0o644)
+    tampered.file_path.write_bytes(tampered.file_path.read_bytes()[:-10] + b"0123456789")  # altered after approval
+
+    at = no_exception(page(app("otto"), "views/export.py"))
+    assert f"**{len(rows)}** approved variants" in texts(at.markdown)
+    assert "Blocked: file altered after approval" in texts(at.error)
+    assert len(at.get("image")) == len(rows) - 1  # one picture with its windows per deliverable variant
+    tables = [d.value for d in at.dataframe if "delivery" in d.value.columns]
+    assert len(tables) == len(rows) - 1
+    assert {"display_300x250", "display_970x250", "display_728x90"} <= set(tables[0]["delivery"])
+    assert not [b for b in at.button if b.label == "Download zip"]  # nothing made yet
+    assert not (ui_home / "exports").exists()
+    at = no_exception(app("cara"))  # the queue shows the altered file's card without a picture
+    assert "no preview" in texts(at.caption)
+
+
+def test_export_preview_names_a_delivery_that_cuts_a_face(ui_home, monkeypatch):
+    from workbench import export
+    from workbench.analysis.types import Box, Face
+
+    row = review.query_variants(review.VariantFilter(format="16x9")).items[0]
+    faces = (Face(Box(0.1, 0.2, 0.1, 0.2), 0.9), Face(Box(0.7, 0.2, 0.1, 0.2), 0.9))
+    made = export.VariantPreview(row, None, (
+        export.DeliveryPreview("thumbnail", row.width, row.height, None, 2, 2, "own"),
+        export.DeliveryPreview("display_970x250", 970, 250, (0, 100, row.width // 2, 300), 1, 2, "strip"),
+    ), faces)
+    monkeypatch.setattr(export, "preview_export", lambda actor, title=None, settings=None: [made])
+    at = no_exception(page(app("otto"), "views/export.py"))
+    assert texts(at.warning) == "970x250 cuts 1 of 2 faces"
+    assert "1 delivery cut a face" in texts(at.markdown)
+
+
+def test_crop_windows_are_drawn_on_the_cached_preview(ui_home):
+    from ui import components
+    from workbench import export
+
+    row = review.query_variants(review.VariantFilter(format="16x9")).items[0]
+    box = (row.width // 4, row.height // 4, row.width // 2, row.height // 2)
+    made = export.VariantPreview(row, None, (
+        export.DeliveryPreview("thumbnail", row.width, row.height, None, 0, 0, "own"),
+        export.DeliveryPreview("display_300x250", 300, 250, box, 0, 0, "cover"),
+    ), ())
+    picture = components.crop_windows(made)
+    side = max(picture.size)
+    assert side <= 320
+    sx = picture.width / row.width
+    x0, y0 = round(box[0] * sx), round(box[1] * sx)
+    mid_y = round((box[1] + box[3]) / 2 * sx)
+    assert picture.getpixel((x0, mid_y)) == components.BOX_COLOURS[1]  # the second delivery's window
+    assert picture.getpixel((x0 - 3, mid_y)) != components.BOX_COLOURS[1]
+    assert y0 > 0

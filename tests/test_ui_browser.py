@@ -2,9 +2,13 @@
 it (ui.launch.command) and Debian's headless Chromium driven with Playwright.
 
 Scenario: a creative logs in, approves one variant, rejects another with a comment, compares,
-logs out; ad ops logs in, reads the audit trail (CSV download), exports and downloads the zip,
-which holds the approved variant and not the rejected one. Screenshots of the queue and compare
-pages are saved under the test's own output directory.
+logs out; ad ops logs in, reads the audit trail (CSV download), sees the export preview,
+exports and downloads the zip, which holds the approved variant and not the rejected one.
+Screenshots of the queue and compare pages are saved under the test's own output directory.
+
+Sessions: a reload (a new websocket session) stays signed in through the HttpOnly cookie; a
+link opened logged out shows the login form at its own address and the page it names after
+the login; no URL ever carries the token.
 """
 
 from __future__ import annotations
@@ -20,30 +24,14 @@ import sqlalchemy as sa
 
 from tests.ui_support import (
     WAIT_MS,
-    ReviewServer,
     chromium_or_skip,
-    copy_home,
     go,
     launch_chromium,
     log_in,
     main_area,
+    session_cookie,
     settle,
-    stop_broker,
-    template_home,
 )
-
-
-@pytest.fixture
-def ui_home(home, tmp_path_factory, sample_title):
-    yield copy_home(template_home(tmp_path_factory, sample_title.path), home)
-    stop_broker(home)
-
-
-@pytest.fixture
-def server(ui_home, tmp_path):
-    srv = ReviewServer(ui_home, tmp_path)
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture
@@ -143,8 +131,12 @@ def test_review_and_export_in_a_real_browser(server, browser, tmp_path):
         ("cara", "review.approve", str(to_approve)), ("cara", "review.reject", str(to_reject))}
     assert [r["comment"] for r in rows if r["action"] == "review.reject"] == ["Too dark for the <b>hero</b> slot"]
 
-    # 6. ad ops exports and downloads the zip
+    # 6. ad ops sees what the export would deliver (each crop window drawn), exports, downloads
     go(page, "Export")
+    page.get_by_text("What the export would deliver").wait_for(timeout=WAIT_MS)
+    page.wait_for_function("() => Array.from(document.querySelectorAll('[data-testid=\"stMain\"] "
+                           "[data-testid=\"stImage\"] img')).filter(i => i.complete && i.naturalWidth > 0)"
+                           ".length >= 1", timeout=WAIT_MS)
     page.get_by_role("button", name="Export approved").click()
     page.get_by_text("Exported 1 variant").wait_for(timeout=120_000)
     with page.expect_download(timeout=WAIT_MS) as dl:
@@ -159,4 +151,93 @@ def test_review_and_export_in_a_real_browser(server, browser, tmp_path):
     assert "manifest.csv" in names and any(n.startswith("thumbnails/") for n in names)
     assert manifest["exported_by"] == {"name": "otto", "role": "ad_ops"}
     assert not errors, errors
+    context.close()
+
+
+# -- sessions: reloads, links, the cookie ----------------------------------------------------------
+
+
+def watch_urls(page) -> list[str]:
+    """Every URL the page requests or opens a websocket to, and every address it shows."""
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url))
+    page.on("websocket", lambda ws: seen.append(ws.url))
+    page.on("framenavigated", lambda f: seen.append(f.url))
+    return seen
+
+
+def login_form(page):
+    return page.get_by_role("button", name="Log in")
+
+
+def test_a_reload_keeps_the_session_and_the_page(server, browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    seen = watch_urls(page)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, server.url, "cara")
+    go(page, "Audit")
+    page.get_by_role("heading", name="Audit trail").wait_for(timeout=WAIT_MS)
+    audit_url = page.url
+
+    page.reload()
+    page.get_by_role("heading", name="Audit trail").wait_for(timeout=WAIT_MS)
+    settle(page)
+    assert page.url == audit_url
+    assert page.get_by_text("Signed in as").count() == 1 and login_form(page).count() == 0
+
+    cookie = session_cookie(context)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/" and not cookie["secure"]
+    assert "wb_session" not in page.evaluate("document.cookie")  # page scripts cannot read it
+    # a second tab of the same browser is signed in too
+    other = context.new_page()
+    seen += watch_urls(other)
+    other.goto(server.url)
+    other.get_by_text("Signed in as").wait_for(timeout=WAIT_MS)
+    settle(other)
+    assert login_form(other).count() == 0
+
+    # logging out ends it for every tab: a reload shows the login form
+    page.get_by_role("button", name="Log out").click()
+    login_form(page).wait_for(timeout=WAIT_MS)
+    other.reload()
+    login_form(other).wait_for(timeout=WAIT_MS)
+    token = cookie["value"]
+    assert len(token) >= 40 and not [u for u in seen if token in u], "a URL carried the session token"
+    assert not [u for u in seen if "code=" in u or "token=" in u]
+    assert not errors, errors
+    context.close()
+
+
+def test_a_link_opened_logged_out_lands_where_it_points_after_login(server, browser):
+    ids = sorted(statuses())
+    target = ids[len(ids) // 2]
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    seen = watch_urls(page)
+    link = f"{server.url}/variant?id={target}"
+    page.goto(link)
+    login_form(page).wait_for(timeout=WAIT_MS)
+    settle(page)
+    assert page.get_by_text("Page not found").count() == 0 and page.get_by_role("dialog").count() == 0
+    assert page.url == link
+
+    log_in(page, None, "cara")
+    assert page.url == link
+    page.get_by_role("heading", name="Decide").wait_for(timeout=WAIT_MS)
+    assert main_area(page).get_by_text(f"#{target} ·").count() >= 1
+
+    # a fresh browser with a link to a page whose id is not an id: one line after the login
+    bad = browser.new_context(viewport={"width": 1440, "height": 1000})
+    other = bad.new_page()
+    seen += watch_urls(other)
+    other.goto(f"{server.url}/compare?id=%C2%B2")  # "²"
+    login_form(other).wait_for(timeout=WAIT_MS)
+    log_in(other, None, "lou")
+    other.get_by_text("is not an id").wait_for(timeout=WAIT_MS)
+    assert other.get_by_test_id("stException").count() == 0
+    tokens = [session_cookie(context)["value"], session_cookie(bad)["value"]]
+    assert not [u for u in seen for t in tokens if t in u]
+    bad.close()
     context.close()

@@ -41,6 +41,7 @@ def env(home, monkeypatch):
         "WORKBENCH_JOB_LEASE_S": "3",
         "WORKBENCH_MAX_DELIVERIES": "2",
         "WORKBENCH_MAX_RETRIES": "1",
+        "WORKBENCH_PLUGINS": "tests.plugins.faults",  # the fault injection the tests below ask for
     }
     for k, v in values.items():
         monkeypatch.setenv(k, v)

@@ -61,7 +61,7 @@ def test_analysis_is_cached_by_source_hash(analysed_sample):
 
 def test_thumbnails_are_signed_valid_and_tamper_evident(analysed_sample, tmp_path):
     r, _ = analysed_sample
-    result = workflow.generate_thumbnails(r.title_id, ThumbnailParams(segments=("romance", "action"), top_k=2))
+    result = workflow.generate("thumbnail", r.title_id, ThumbnailParams(segments=("romance", "action"), top_k=2))
     assert len(result.variants) == 2 * 4 * 2
     for v in result.variants:
         report = workflow.verify(v.export_path)
@@ -83,13 +83,13 @@ def test_thumbnails_are_signed_valid_and_tamper_evident(analysed_sample, tmp_pat
 def test_regenerating_the_same_recipe_adds_nothing(analysed_sample):
     r, _ = analysed_sample
     params = ThumbnailParams(segments=("comedy",), formats=("1x1",), top_k=1)
-    first = workflow.generate_thumbnails(r.title_id, params)
-    second = workflow.generate_thumbnails(r.title_id, params)
+    first = workflow.generate("thumbnail", r.title_id, params)
+    second = workflow.generate("thumbnail", r.title_id, params)
     assert [v.variant_id for v in first.variants] == [v.variant_id for v in second.variants]
     assert all(v.reused for v in second.variants)
     with open_catalog(get_settings()).session() as s:
         assert s.query(Variant).count() == 1
-    text = workflow.generate_thumbnails(r.title_id, ThumbnailParams(segments=("comedy",), formats=("1x1",), top_k=1, title_text="Sample"))
+    text = workflow.generate("thumbnail", r.title_id, ThumbnailParams(segments=("comedy",), formats=("1x1",), top_k=1, title_text="Sample"))
     assert text.variants[0].version == 2  # a new recipe is a new version of the same slot
 
 
@@ -106,7 +106,7 @@ def test_hamilton_faces_and_romance_drama_crops_keep_faces(home):
     # faces in the face shots: the medium frontal shot (82-210) and the audience (211-274)
     assert all(k.face_count >= 1 for k in a.keyframes if k.shot == 2)
     assert any(k.face_count >= 2 for k in a.keyframes if k.shot == 3)
-    result = workflow.generate_thumbnails(r.title_id, ThumbnailParams(segments=("romance", "drama")))
+    result = workflow.generate("thumbnail", r.title_id, ThumbnailParams(segments=("romance", "drama")))
     assert {v.format for v in result.variants} == {"16x9", "2x3", "1x1", "9x16"}
     by_frame = {k.frame: k for k in a.keyframes}
     for v in result.variants:

@@ -46,7 +46,7 @@ def build_catalog(sample_path: Path, *, segments=SEGMENTS, formats=FORMATS) -> N
     from workbench import workflow
 
     ingested = workflow.ingest(sample_path, "Sample")
-    workflow.generate_thumbnails(ingested.title_id, ThumbnailParams(segments=segments, formats=formats, top_k=1))
+    workflow.generate("thumbnail", ingested.title_id, ThumbnailParams(segments=segments, formats=formats, top_k=1))
     add_accounts()
 
 
@@ -99,11 +99,12 @@ def free_port() -> int:
 
 class ReviewServer:
     """``streamlit run`` on a free 127.0.0.1 port with ``home`` as WORKBENCH_HOME, launched with
-    the review app's own command line (:func:`ui.launch.command`); ``script`` swaps the app
-    for another script with the same flags (a benchmark's baseline)."""
+    the review app's own command line (:func:`ui.launch.command`: ``ui/server.py``, st.App with
+    the workbench's middleware); ``script`` swaps the app for another script with the same flags
+    (a benchmark's baseline)."""
 
     def __init__(self, home: Path, logs: Path, *, script: Path | None = None, timeout: float = 60.0):
-        from ui.launch import APP, command
+        from ui.launch import ENTRY, command
         from workbench.settings import get_settings
 
         self.port = free_port()
@@ -111,7 +112,7 @@ class ReviewServer:
         self.log = logs / f"streamlit-{self.port}.log"
         cmd = command(self.port, settings=get_settings())
         if script is not None:
-            cmd[cmd.index(str(APP))] = str(script)
+            cmd[cmd.index(str(ENTRY))] = str(script)
         env = {**os.environ, "WORKBENCH_HOME": str(home)}
         env.pop("WORKBENCH_DATABASE_URL", None)
         self._out = open(self.log, "wb")  # noqa: SIM115 (closed in stop)
@@ -178,12 +179,30 @@ def main_area(page):
     return page.get_by_test_id("stMain")
 
 
-def log_in(page, url: str, name: str) -> None:
-    page.goto(url)
+def log_in(page, url: str | None, name: str, password: str = PASSWORD) -> None:
+    """Log in through the form (at ``url``, or on the page as it is when None) and wait until
+    the browser holds its session cookie and the page the address names is shown."""
+    if url is not None:
+        page.goto(url)
     page.get_by_role("textbox", name="User name", exact=True).fill(name)
-    page.get_by_role("textbox", name="Password", exact=True).fill(PASSWORD)
+    page.get_by_role("textbox", name="Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in").click()
     page.get_by_text("Signed in as").wait_for(timeout=WAIT_MS)
+    wait_signed_in(page)
+
+
+def session_cookie(context) -> dict | None:
+    return next((c for c in context.cookies() if c["name"] == "wb_session"), None)
+
+
+def wait_signed_in(page) -> None:
+    """Until the login's handoff has set the ``wb_session`` cookie and the page is drawn."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while session_cookie(page.context) is None:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the wb_session cookie was not set after the login")
+        page.wait_for_timeout(50)
+    page.get_by_text("Signing in…").wait_for(state="detached", timeout=WAIT_MS)
     settle(page)
 
 

@@ -20,8 +20,11 @@ from workbench.access import Actor, PermissionDenied
 from workbench.errors import WorkbenchError
 from workbench.settings import Settings, get_settings
 
-TOKEN_KEY = "wb_token"  # the login session's token (the only credential the browser session holds)
+TOKEN_KEY = "wb_token"  # the login session's token, for this websocket session (see ui/sessions.py)
 FLASH_KEY = "wb_flash"  # one message shown on the next run (after a callback or a rerun)
+HANDOFF_KEY = "wb_handoff"  # the single-use code that turns this login into the browser's cookie
+DEAD_KEY = "wb_dead_cookies"  # digests of tokens this session ended (logout) or found ended in the cookie
+ANY = None  # the "any value" choice of a filter: never a string, so no title or segment can be it
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&])")
 
@@ -33,20 +36,131 @@ def settings() -> Settings:
 # -- who is signed in -------------------------------------------------------------------------
 
 
+def cookie_token() -> str | None:
+    """The ``wb_session`` cookie the browser sent when this websocket session opened (HttpOnly:
+    page scripts cannot read it; Streamlit hands the server the opening request's cookies).
+    None under AppTest, which has no cookies."""
+    from ui.sessions import COOKIE_NAME, valid_token_text
+
+    try:
+        value = st.context.cookies.get(COOKIE_NAME)
+    except Exception:  # noqa: BLE001 (no client context: bare runs)
+        return None
+    return value if valid_token_text(value) else None
+
+
+def client_address() -> str | None:
+    """The client's address for login throttling (None on loopback and under AppTest)."""
+    try:
+        return st.context.ip_address
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def forget_cookie(token: str) -> None:
+    """Never read ``token`` from the cookie again in this session (it was ended or refused)."""
+    from ui.sessions import digest
+
+    st.session_state.setdefault(DEAD_KEY, set()).add(digest(token))
+
+
 def current_actor() -> Actor | None:
-    """The actor of this browser session's login, or None (never logged in, logged out, expired).
-    Checked on every run, so an expired or ended session is noticed at the next click."""
+    """The actor of this browser's login, or None (never logged in, logged out, expired).
+
+    The token comes from this websocket session's state, or else from the ``wb_session``
+    cookie (a reload or a new tab: a new websocket session with empty state). Checked in the
+    catalog on every run, so an ended session is noticed at the next click."""
+    from ui.sessions import digest
     from workbench.users import SessionExpired, actor_for_session
 
     token = st.session_state.get(TOKEN_KEY)
+    from_cookie = False
     if not token:
-        return None
+        token = cookie_token()
+        if token is None or digest(token) in st.session_state.get(DEAD_KEY, ()):
+            return None
+        from_cookie = True
     try:
-        return actor_for_session(token, settings=settings())
+        actor = actor_for_session(token, settings=settings())
     except SessionExpired:
         st.session_state.pop(TOKEN_KEY, None)
+        forget_cookie(token)
         flash("Your session has ended: log in again.", "warning")
         return None
+    if from_cookie:
+        st.session_state[TOKEN_KEY] = token
+    return actor
+
+
+def signed_in(token: str) -> None:
+    """After a successful login: this session holds the token, and a handoff code waits for the
+    page to turn it into the browser's cookie (:func:`finish_sign_in`)."""
+    from ui.sessions import issue
+
+    st.session_state[TOKEN_KEY] = token
+    st.session_state[HANDOFF_KEY] = issue(token)
+
+
+_COOKIE_JS = """
+export default function(component) {
+  const { data, setTriggerValue } = component;
+  fetch(data.url, {
+    method: "POST", credentials: "same-origin", cache: "no-store",
+    headers: {"Content-Type": "application/json"}, body: JSON.stringify(data.body || {}),
+  }).then((r) => { if (data.report) setTriggerValue("done", r.ok); })
+    .catch(() => { if (data.report) setTriggerValue("done", false); });
+}
+"""
+
+
+def _cookie_request(key: str, route: str, body: dict[str, str] | None = None, *, report: bool) -> Any:
+    """A same-origin POST from the page to one of ``ui.web``'s session routes (the browser
+    stores the answer's Set-Cookie). The script is this fixed text; the data is a route path
+    and a handoff code: nothing a user typed reaches it."""
+    from ui.web import url
+
+    mount = st.components.v2.component("wb_session_cookie", js=_COOKIE_JS)
+    callbacks = {"on_done_change": _noop} if report else {}
+    return mount(key=key, data={"url": url(route), "body": body or {}, "report": report}, height="content",
+                 **callbacks)
+
+
+def _noop() -> None:
+    pass
+
+
+def finish_sign_in() -> bool:
+    """True while a login's cookie is being set: the page shows only "Signing in…" and a script
+    posts the handoff code; when the server has answered, the rerun shows the page (whose
+    pictures need the cookie). False once the code is used or expired (or there is none)."""
+    from ui.sessions import SESSION_ROUTE, pending
+
+    code = st.session_state.get(HANDOFF_KEY)
+    if code is None:
+        return False
+    if not pending(code):
+        st.session_state.pop(HANDOFF_KEY, None)
+        return False
+    result = _cookie_request("wb_handoff", SESSION_ROUTE, {"code": code}, report=True)
+    if getattr(result, "done", None) is False:  # the server did not set the cookie
+        st.session_state.pop(HANDOFF_KEY, None)
+        flash("This browser did not get the session cookie: pictures may not load and a reload will ask "
+              "you to log in again.", "warning")
+        return False
+    st.info("Signing in…")
+    st.caption("If this stays, reload the page and log in again.")
+    return True
+
+
+def clear_dead_cookie() -> None:
+    """On the login page: when the browser may still hold the cookie of a session that ended
+    (a logout here, or an ended session found in the cookie), ask the server to clear it. The
+    route clears only a cookie that names no live session, so a newer login elsewhere in this
+    browser keeps its own."""
+    from ui.sessions import LOGOUT_ROUTE
+
+    if st.session_state.get(DEAD_KEY):
+        _cookie_request("wb_clear_cookie", LOGOUT_ROUTE, report=False)
 
 
 def require_actor() -> Actor:
@@ -107,12 +221,21 @@ def dash(value: Any) -> str:
 
 
 def slot_format(fmt: str | None) -> str:
-    """``16x9.jpg.pick2`` as people say it: ``16x9 pick 2`` (other formats unchanged)."""
-    if not fmt:
-        return "–"
-    parts = fmt.split(".")
-    pick = next((p[4:] for p in parts[1:] if p.startswith("pick") and p[4:].isdigit()), None)
-    return f"{parts[0]} pick {pick}" if pick else fmt
+    """``16x9.jpg.pick2`` as people say it: ``16x9 pick 2`` (the one parser: workbench.creative.Slot)."""
+    from workbench.creative import slot_label
+
+    return slot_label(fmt)
+
+
+def tweak_specs(kind: str) -> tuple[Any, ...]:
+    """The regenerate controls a kind offers (none for a kind not installed here)."""
+    from generators import get_kind
+    from generators.base import PluginError
+
+    try:
+        return get_kind(kind).tweaks
+    except PluginError:
+        return ()
 
 
 def variant_label(row: Any) -> str:
@@ -132,6 +255,53 @@ def status_badge(status: str) -> str:
     return f":{colour}-badge[{md(status.replace('_', ' '))}]"
 
 
+# -- filters and ids from people ----------------------------------------------------------------
+
+
+def any_select(container: Any, label: str, values: Any, *, key: str, any_label: str = "All",
+               current: Any = None, **kwargs: Any) -> Any:
+    """A filter's selectbox whose first choice is "any value": :data:`ANY` (None), shown as
+    ``any_label``. The values are the real ones (a title called "All" is that title), and no
+    value is shown with the same words as the "any" choice or as another value (the browser
+    sends the shown words back, so they must name one choice): a value that would read the same
+    is shown in quotes. ``current`` preselects a value when the widget has no state yet."""
+    values = list(values)
+    shown: dict[Any, str] = {}
+    taken = {any_label}
+    for value in values:
+        text = str(value)
+        while text in taken:
+            text = f"\u201c{text}\u201d"
+        taken.add(text)
+        shown[value] = text
+    options = [ANY, *values]
+    index = options.index(current) if current is not None and current in values else 0
+    return container.selectbox(label, options, index=index, key=key,
+                               format_func=lambda v: any_label if v is None else shown.get(v, str(v)), **kwargs)
+
+
+def id_param(what: str = "variant id") -> tuple[int | None, str | None]:
+    """The page's ``?id=`` checked as an id (``workbench.ids.parse_id``): ``(id, None)``, or
+    ``(None, None)`` when absent, or ``(None, message)`` with one line to show when it is not an
+    id (``²``, ``-1``, ``abc``, a number past the 64-bit range)."""
+    from workbench.ids import parse_id
+
+    raw = st.query_params.get("id")
+    if raw is None or raw == "":
+        return None, None
+    try:
+        return parse_id(raw, what), None
+    except WorkbenchError as exc:
+        return None, sentence(exc)
+
+
+def sentence(message: Any) -> str:
+    """A library message as one sentence: capital first letter, a full stop."""
+    text = str(message).strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 # -- shared panels ----------------------------------------------------------------------------
 
 
@@ -139,37 +309,85 @@ def preview(row: Any) -> None:
     """A variant's small cached preview (never the full-size file); videos get a placeholder."""
     from workbench.previews import preview_path
 
-    path = preview_path(row.sha256, row.ext, settings())
+    try:
+        path = preview_path(row.sha256, row.ext, settings())
+    except (WorkbenchError, OSError, ValueError) as exc:  # missing from the store, or not a readable picture
+        st.caption(f":material/broken_image: no preview: {md(exc)}")
+        return
     if path is None:
         st.markdown(":material/movie: video: open it to play")
     else:
         st.image(str(path), width="stretch")
 
 
-def explanation(row: Any, info: dict[str, Any] | None = None, *, heading: bool = True) -> None:
-    """"Why this frame": the library's explanation of a variant (its recipe, read as text) and the
-    score's terms, largest contribution first."""
+BOX_COLOURS = ((255, 59, 48), (52, 199, 89), (10, 132, 255), (255, 204, 0), (175, 82, 222), (255, 149, 0),
+               (90, 200, 250), (255, 45, 85))  # one per delivery window, in the order listed
+FACE_COLOUR = (255, 255, 255)
+
+
+def crop_windows(p: Any, settings_: Settings | None = None) -> Any:
+    """An export preview's picture: the variant's cached preview with each delivery's crop
+    window drawn (numbered and coloured as the deliveries are listed; the file itself gets
+    no window) and the faces outlined in white. None for a video or a file not in the store."""
+    from PIL import Image, ImageDraw
+
+    from workbench.previews import preview_path
+
+    row = p.row
+    try:
+        path = preview_path(row.sha256, row.ext, settings_ or settings())
+    except (WorkbenchError, OSError, ValueError):
+        return None
+    if path is None or not row.width or not row.height:
+        return None
+    with Image.open(path) as im:
+        picture = im.convert("RGB")
+    sx, sy = picture.width / row.width, picture.height / row.height
+    draw = ImageDraw.Draw(picture)
+    for face in p.faces:
+        b = face.box
+        draw.rectangle([round(b.x * picture.width), round(b.y * picture.height),
+                        round((b.x + b.w) * picture.width) - 1, round((b.y + b.h) * picture.height) - 1],
+                       outline=FACE_COLOUR, width=1)
+    for n, d in enumerate(p.deliveries):
+        if d.box is None:
+            continue
+        x0, y0, x1, y1 = d.box
+        colour = BOX_COLOURS[n % len(BOX_COLOURS)]
+        box = [round(x0 * sx), round(y0 * sy), max(round(x0 * sx), round(x1 * sx) - 1),
+               max(round(y0 * sy), round(y1 * sy) - 1)]
+        draw.rectangle(box, outline=colour, width=2)
+        draw.text((box[0] + 3, box[1] + 2), str(n + 1), fill=colour)
+    return picture
+
+
+def explanation(row: Any, info: Any = None, *, heading: bool = True) -> None:
+    """"Why this frame" (or the kind's own heading): the library's explanation of a variant (its
+    recipe, read as text: ``review.explain``) and the score's terms, largest contribution first."""
+    import dataclasses
+
     from workbench import review
 
     info = info if info is not None else review.explain(row)
     if heading:
-        st.markdown("**Why this frame**")
-    lines = [
-        ("", info.get("summary")),
-        ("Strongest terms: ", info.get("top_terms")),
-        ("Crop: ", info.get("crop_text")),
-        ("Generator: ", info.get("generator")),
-    ]
-    model = (info.get("treatment") or {}).get("model")
-    lines.append(("Model: ", model if model else "none (classical processing only)"))
-    if info.get("seed") is not None:
-        lines.append(("Seed: ", info["seed"]))
+        st.markdown(f"**{md(explanation_heading(info))}**")
+    model = info.model
+    lines = [("", info.summary), *((f"{label}: ", text) for label, text in info.facts),
+             ("Generator: ", info.generator),
+             ("Model: ", (model.get("name") or model.get("id") or "yes") if isinstance(model, dict) and model
+              else model if model else "none (classical processing only)")]
+    if info.seed is not None:
+        lines.append(("Seed: ", info.seed))
     for prefix, value in lines:
         if value not in (None, ""):
             st.caption(f"{prefix}{md(value)}")
-    if info.get("terms"):
-        st.dataframe(info["terms"], hide_index=True, width="stretch",
+    if info.terms:
+        st.dataframe([dataclasses.asdict(t) for t in info.terms], hide_index=True, width="stretch",
                      column_order=("feature", "contribution", "weight", "normalised", "raw"))
+
+
+def explanation_heading(info: Any) -> str:
+    return getattr(info, "heading", None) or "Why this variant"
 
 
 def provenance_panel(detail: Any) -> None:

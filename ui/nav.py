@@ -34,19 +34,43 @@ def visible_pages(actor: Actor) -> list[PageSpec]:
     return [spec for spec in PAGES if components.can(actor, spec.permission)]
 
 
+LOGIN_SCRIPT = "views/login.py"
+
+
 def pages_for(actor: Actor) -> list[st.Page]:
     specs = visible_pages(actor)
-    return [st.Page(s.path, title=s.title, url_path=s.url_path, icon=s.icon, default=(i == 0))
-            for i, s in enumerate(specs)]
+    pages = [st.Page(s.path, title=s.title, url_path=s.url_path, icon=s.icon, default=(i == 0))
+             for i, s in enumerate(specs)]
+    # /login after signing in (a bookmark, or the login page's own address): the first page
+    pages.append(st.Page(_signed_in_already, title="Log in", url_path="login", visibility="hidden"))
+    return pages
+
+
+def _signed_in_already() -> None:
+    st.switch_page(PAGES[0].path)
+
+
+def login_pages() -> list[st.Page]:
+    """While nobody is signed in: every page's address, each running the login form, so a link
+    (``/variant?id=5``) keeps its address and query while the person logs in, and shows what it
+    names afterwards. (Registering only a login page would make Streamlit answer "Page not
+    found" and drop to it.)"""
+    pages = [st.Page(LOGIN_SCRIPT, title="Log in", url_path=s.url_path, default=(i == 0)) for i, s in enumerate(PAGES)]
+    pages.append(st.Page(LOGIN_SCRIPT, title="Log in", url_path="login"))
+    return pages
 
 
 def logout() -> None:
-    """End the login session in the catalog and forget its token (a button callback)."""
+    """End the login session in the catalog and forget its token (a button callback). The
+    browser's cookie names a revoked session from now on (media stop at once); the login page
+    then asks the server to clear it."""
     from workbench.users import end_session
 
     token = st.session_state.pop(components.TOKEN_KEY, None)
     if token:
         end_session(token, settings=components.settings())
+        components.forget_cookie(token)
+    st.session_state.pop(components.HANDOFF_KEY, None)
     for key in [k for k in st.session_state if str(k).startswith(("q_", "v_", "x_", "a_", "c_", "j_"))]:
         del st.session_state[key]
     components.flash("Logged out.", "info")

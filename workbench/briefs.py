@@ -24,8 +24,9 @@ duplicate and non-string keys, and nesting deeper than ``MAX_DEPTH``. JSON is re
 depth cap, duplicate keys refused and NaN/Infinity refused. Every problem the schema finds is
 one line, ``<file>: <location>: <what is wrong>``; all of them go into one :class:`InvalidBrief`.
 
-Each brief item kind contributes its own item schema and fan-out (``BRIEF_KINDS``): adding a
-kind is a ``BriefKind`` entry beside ``THUMBNAIL``. Text such as ``title_text`` is data: ``:``,
+Each item is a creative kind of the registry (``generators.KINDS``): its schema comes from the
+kind's parameters and its jobs from the kind's ``fan_out``, so adding a kind adds its brief items
+with nothing to change here. Text such as ``title_text`` is data: ``:``,
 ``'``, ``%`` and ``\\`` are kept as written (the renderer escapes what it draws); only what cannot
 be one printable line is refused.
 """
@@ -35,7 +36,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -44,14 +45,6 @@ import jsonschema
 import yaml
 from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent
 
-import generators  # noqa: F401  (importing registers every generator kind)
-from generators.base import registry as generator_registry
-from generators.diffusion.backend import MAX_PROMPT_CHARS, MAX_STEPS
-from generators.diffusion.treatments import ENGINES, TREATMENTS, TreatmentParams
-from generators.thumbnails.crop import FORMATS
-from generators.thumbnails.generator import MAX_TITLE_CHARS, MAX_TOP_K, ThumbnailParams
-from generators.thumbnails.render import OUTPUT_TYPES
-from generators.thumbnails.segments import SEGMENTS
 from workbench.errors import InvalidInput
 from workbench.ids import MAX_INT
 from workbench.names import check_title_name
@@ -125,125 +118,37 @@ class JobSpec:
 # -- brief item kinds ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BriefKind:
-    """What one generator kind contributes to briefs.
-
-    ``properties``/``required``: the JSON Schema of the item's own fields (``kind`` and
-    ``additionalProperties: false`` are added for it). ``fan_out``: the item's jobs, defaults
-    filled in. ``to_params``: the generator's typed parameters back from a JobSpec's ``params``.
-    """
-
-    properties: Mapping[str, Any]
-    fan_out: Callable[[Brief, BriefItem], list[JobSpec]]
-    to_params: Callable[[Mapping[str, Any]], Any]
-    required: tuple[str, ...] = ()
-
-
-def _names(noun: str, known: Iterable[str]) -> dict[str, Any]:
-    """A non-empty list of known names; ``x-noun`` names them in error messages."""
-    return {"type": "array", "minItems": 1, "maxItems": 100, "items": {"enum": list(known), "x-noun": noun}}
-
-
-def _in_table_order(given: Iterable[str], known: Iterable[str]) -> list[str]:
-    """Each name once, in the order of its table, so [2x3, 16x9] and [16x9, 2x3, 2x3] agree."""
-    given = set(given)
-    return [name for name in known if name in given]
-
-
-def _fan_out_thumbnails(brief: Brief, item: BriefItem) -> list[JobSpec]:
-    # one job per segment (the unit that can fail, retry and be reviewed alone), in the brief's
-    # order; formats and outputs are one job's parameters, so they go in table order
-    p = item.params
-    segments = list(dict.fromkeys(p.get("segments", list(SEGMENTS))))
-    shared = {
-        "formats": _in_table_order(p.get("formats", FORMATS), FORMATS),
-        "top_k": p.get("top_k", ThumbnailParams.top_k),
-        "title_text": p.get("title_text"),
-        "output": _in_table_order(p.get("output", ThumbnailParams.output), OUTPUT_TYPES),
-    }
-    if p.get("treatment") is not None:
-        shared["treatment"] = TreatmentParams.from_value(p["treatment"]).to_dict()
-    return [JobSpec("thumbnail", brief.title, {"segments": [segment], **shared}) for segment in segments]
-
-
-def _thumbnail_params(params: Mapping[str, Any]) -> ThumbnailParams:
-    return ThumbnailParams(
-        segments=tuple(params["segments"]),
-        formats=tuple(params["formats"]),
-        top_k=params["top_k"],
-        title_text=params["title_text"],
-        output=tuple(params["output"]),
-        treatment=TreatmentParams.from_value(params.get("treatment")),
-    )
-
-
-THUMBNAIL = BriefKind(
-    properties={
-        "segments": _names("segment", SEGMENTS),
-        "formats": _names("format", FORMATS),
-        "top_k": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_K},
-        # the generator's own rule (printable, <= MAX_TITLE_CHARS), so a brief that passes renders
-        "title_text": {"type": "string", "maxLength": MAX_TITLE_CHARS, "x-printable-line": True},
-        "output": _names("output type", OUTPUT_TYPES),
-        "treatment": {
-            "oneOf": [
-                {"enum": list(TREATMENTS)},
-                {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["name"],
-                    "properties": {
-                        "name": {"enum": list(TREATMENTS)},
-                        "engine": {"enum": list(ENGINES)},
-                        "seed": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
-                        "steps": {"type": "integer", "minimum": 1, "maximum": MAX_STEPS},
-                        "strength": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-                        "guidance": {"type": "number", "minimum": 0, "maximum": 30},
-                        "work_side": {"type": "integer", "minimum": 64, "maximum": 2048},
-                        "prompt": {"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_CHARS, "x-printable-line": True},
-                        "negative_prompt": {"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_CHARS, "x-printable-line": True},
-                        "regions": {"type": "array", "maxItems": 16, "items": {
-                            "type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number", "minimum": 0, "maximum": 1}}},
-                    },
-                },
-            ]
-        },
-    },
-    fan_out=_fan_out_thumbnails,
-    to_params=_thumbnail_params,
-)
-
-# kind -> what it contributes. A kind is briefable when it is here and a registered generator.
-BRIEF_KINDS: dict[str, BriefKind] = {"thumbnail": THUMBNAIL}
-
-
 def brief_kinds() -> list[str]:
-    return sorted(kind for kind in BRIEF_KINDS if kind in generator_registry)
+    """Every registered creative kind: each is a brief item kind (``generators.KINDS``)."""
+    from generators import kinds
+
+    return sorted(kinds())
 
 
 def generator_params(spec: JobSpec) -> Any:
-    """The generator's typed parameters for one job (``ThumbnailParams`` for thumbnails)."""
-    if spec.kind not in BRIEF_KINDS:
-        raise InvalidInput(f"unknown generator kind {spec.kind!r}; known: {', '.join(brief_kinds())}")
-    return BRIEF_KINDS[spec.kind].to_params(spec.params)
+    """The kind's typed parameters for one job (its ``Params`` dataclass)."""
+    from generators import get_kind
+
+    return get_kind(spec.kind).parse_params(spec.params)
 
 
 # -- the schema ---------------------------------------------------------------------------------
 
 
 def brief_schema() -> dict[str, Any]:
-    """The whole brief as a JSON Schema (Draft 2020-12), built from ``BRIEF_KINDS``.
+    """The whole brief as a JSON Schema (Draft 2020-12), built from each kind's parameters.
 
     ``x-`` keywords are this module's: ``x-noun`` names an enum's values in messages,
     ``x-printable-line`` and ``x-title-ref`` are checks (see ``_KEYWORDS``)."""
+    from generators import get_kind
+
     kinds = brief_kinds()
     per_kind = [
         {
             "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
             "then": {
-                "properties": {"kind": {"const": kind}, **BRIEF_KINDS[kind].properties},
-                "required": ["kind", *BRIEF_KINDS[kind].required],
+                "properties": {"kind": {"const": kind}, **get_kind(kind).brief_properties()},
+                "required": ["kind", *get_kind(kind).brief_required()],
                 "additionalProperties": False,
             },
         }
@@ -386,10 +291,13 @@ def schema_problems(data: Any) -> list[str]:
 
 def plan_jobs(brief: Brief) -> list[JobSpec]:
     """Every job the brief asks for, in brief order, each exactly once."""
+    from generators import get_kind
+
     seen: set[str] = set()
     jobs: list[JobSpec] = []
     for item in brief.items:
-        for spec in BRIEF_KINDS[item.kind].fan_out(brief, item):
+        for params in get_kind(item.kind).fan_out(item.params):
+            spec = JobSpec(item.kind, brief.title, params)
             key = _canonical_json(spec.key_material())
             if key not in seen:
                 seen.add(key)
@@ -694,10 +602,8 @@ def _canonical_json(value: Any) -> str:
 
 
 __all__ = [
-    "BRIEF_KINDS",
     "Brief",
     "BriefItem",
-    "BriefKind",
     "BriefYamlLoader",
     "InvalidBrief",
     "JobSpec",

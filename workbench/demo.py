@@ -1,7 +1,7 @@
 """``workbench demo``: the whole flow on a sample title generated on the spot.
 
 sample title -> ingest -> a brief run by a real Celery worker on the embedded broker (analysis,
-thumbnails for every segment and placement, signing) -> verify each signed file -> a contact
+every variant of the product's sample brief, signing) -> verify each signed file -> a contact
 sheet (segments by placement, pick 1) and a summary table.
 The contact sheet is a review preview, not a deliverable: it is not signed.
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from generators.thumbnails.crop import FORMATS
-from workbench import jobs, workflow
+from generators.imaging.crop import FORMATS
+from workbench import jobs, scratch, workflow
 from workbench.errors import ProvenanceError, WorkbenchError
 from workers.broker import EmbeddedBroker
 from workers.process import WorkerProcess
@@ -43,13 +43,8 @@ class DemoResult:
     picks: list[dict] = field(default_factory=list)
 
 
-DEMO_BRIEF = """\
-name: Sample Title launch artwork
-title: Sample Title
-generators:
-  - kind: thumbnail
-    top_k: 3
-"""
+# The brief the demo runs: the product's sample brief (every creative kind it makes).
+DEMO_BRIEF = Path(__file__).resolve().parents[1] / "assets" / "briefs" / "sample-launch.yaml"
 
 
 def run_demo(progress: Callable[[str], None] | None = None, settings: Settings | None = None) -> DemoResult:
@@ -73,8 +68,7 @@ def run_demo(progress: Callable[[str], None] | None = None, settings: Settings |
     say(f"ingested title {ingested.title_id} {ingested.title_name!r} ({ingested.info.width}x{ingested.info.height}, {ingested.info.duration:.1f}s)")
 
     # 3. a brief, run by a real worker on the embedded broker
-    brief_path = samples / "brief.yaml"
-    brief_path.write_text(DEMO_BRIEF)
+    brief_path = DEMO_BRIEF
     t = time.perf_counter()
     with _worker(settings, say):
         timings["worker_start_s"] = time.perf_counter() - t
@@ -90,7 +84,7 @@ def run_demo(progress: Callable[[str], None] | None = None, settings: Settings |
     variants = workflow.variants_by_id(ids, settings=settings)
     a = workflow.analyze_title(ingested.title_id, settings=settings).analysis  # cached by the worker
     say(f"analysed: {len(a.shots)} shots, cuts at {a.cut_frames}, {len(a.keyframes)} keyframes")
-    say(f"the worker made {len(variants)} signed thumbnails")
+    say(f"the worker made {len(variants)} signed variants")
 
     # 4. every file verifies
     t = time.perf_counter()
@@ -107,8 +101,6 @@ def run_demo(progress: Callable[[str], None] | None = None, settings: Settings |
     # 5. contact sheet
     sheet = settings.output_dir / title_folder(ingested.title_id, ingested.title_name) / "contact-sheet.jpg"
     picks = make_contact_sheet(variants, sheet)
-    if progress:
-        _print_summary(picks)
     return DemoResult(
         title_id=ingested.title_id, title_name=ingested.title_name, shots=len(a.shots), keyframes=len(a.keyframes),
         cuts=a.cut_frames, variants=len(variants), verified=verified, contact_sheet=sheet,
@@ -178,17 +170,10 @@ def make_contact_sheet(variants: list[workflow.VariantResult], dest: Path, tile_
                               "file": str(v.export_path)})
             x += w + pad
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".tmp-{dest.name}")
-    sheet.save(tmp, "JPEG", quality=88)
-    tmp.replace(dest)
+    tmp = dest.with_name(scratch.temp_name(scratch.TEMP_PREFIX, ".jpg"))
+    try:
+        sheet.save(tmp, "JPEG", quality=88)
+        tmp.replace(dest)
+    finally:
+        tmp.unlink(missing_ok=True)
     return picks
-
-
-def _print_summary(picks: list[dict]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("segment", "format", "variant", "score", "file")
-    for p in picks:
-        table.add_row(p["segment"], p["format"], str(p["variant_id"]), f"{p['score']:.3f}", p["file"])
-    Console().print(table)

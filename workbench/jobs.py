@@ -16,6 +16,7 @@ That makes the reliability rules independent of the broker:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import threading
@@ -34,7 +35,8 @@ from workbench.errors import InvalidInput, NotFound, WorkbenchError
 from workbench.ids import check_id
 from workbench.settings import Settings, get_settings
 
-JOB_KINDS_ON_GPU: set[str] = set()  # kinds whose generator always runs a model
+log = logging.getLogger(__name__)
+
 FINISHED = ("succeeded", "failed", "cancelled")
 
 
@@ -63,13 +65,15 @@ class JobView:
     finished_at: str | None
 
     def queue(self, settings: Settings) -> str:
-        """"gpu" for work a model does: a model kind, or a treatment whose engine is the model here."""
-        if self.kind in JOB_KINDS_ON_GPU:
-            return "gpu"
-        treatment = self.params.get("treatment")
-        if isinstance(treatment, dict) and treatment.get("engine", "auto") != "classical" and settings.diffusion_model:
-            return "gpu"
-        return "cpu"
+        """"gpu" when the job's kind will run a model here (:meth:`CreativeKind.needs_model`), else "cpu".
+        A job whose parameters do not parse goes to "cpu", where it fails with the reason."""
+        from generators import get_kind
+
+        try:
+            kind = get_kind(self.kind)
+            return "gpu" if kind.needs_model(kind.parse_params(self.params), settings) else "cpu"
+        except WorkbenchError:
+            return "cpu"
 
 
 def _view(job: Job) -> JobView:
@@ -96,7 +100,7 @@ def job_key(kind: str, source_sha256: str, params: dict[str, Any], generator_ver
 def create_jobs(specs, *, brief_name: str | None = None, brief_spec: dict | None = None,
                 settings: Settings | None = None) -> list[tuple[JobView, bool]]:
     """Rows for each JobSpec (kind, title, params); an existing key is returned, not duplicated."""
-    from generators.base import registry
+    from generators import get_kind
 
     settings = settings or get_settings()
     out: list[tuple[JobView, bool]] = []
@@ -108,10 +112,9 @@ def create_jobs(specs, *, brief_name: str | None = None, brief_spec: dict | None
             session.add(brief_row)
             session.flush()
         for spec in specs:
-            if spec.kind not in registry:
-                raise InvalidInput(f"unknown generator {spec.kind!r}")
+            version = get_kind(spec.kind).version
             title = repo.get_title(session, spec.title)
-            key = job_key(spec.kind, title.source_asset.sha256, spec.params, registry[spec.kind].version)
+            key = job_key(spec.kind, title.source_asset.sha256, spec.params, version)
             job = session.scalars(sa.select(Job).where(Job.key == key)).one_or_none()
             created = job is None
             if created:
@@ -224,6 +227,40 @@ def submit_brief(path, *, settings: Settings | None = None) -> Submitted:
                      unserved=tuple(q for q in wanted if not serving(q, settings)))
 
 
+Route = Literal["queued", "inline", "no_worker"]
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """What became of a job handed over: queued for a live worker, run in this process (no worker,
+    and the settings allow it), or queued with no worker to take it (``note`` says what to do)."""
+
+    route: Route
+    queue: str
+    note: str | None = None
+
+
+def dispatch(job: JobView, settings: Settings) -> Dispatch:
+    """Hand a queued job over: to the workers when one serves its queue; else, with
+    ``WORKBENCH_INLINE_JOBS`` on, run it on a thread of this process; else queue it all the same
+    (a worker started later takes it) and say that none is running."""
+    from workbench.queue import get_queue, serving
+
+    queue = job.queue(settings)
+    if serving(queue, settings):
+        get_queue(settings).enqueue(job, settings)
+        return Dispatch("queued", queue)
+    if settings.inline_jobs:
+        thread = threading.Thread(target=run_job, args=(job.id,), kwargs={"settings": settings},
+                                  name=f"inline-job-{job.id}", daemon=True)
+        thread.start()
+        log.info("event=job_inline job=%d queue=%s", job.id, queue)
+        return Dispatch("inline", queue, f"no worker serves the {queue} queue: running it here")
+    get_queue(settings).enqueue(job, settings)
+    return Dispatch("no_worker", queue,
+                    f"no worker serves the {queue} queue: it waits until one starts (`workbench worker --queues {queue}`)")
+
+
 def cancel(actor, job_id: int, *, settings: Settings | None = None) -> JobView:
     """Cancel a queued or running job (needs the ``jobs`` permission): a queued one is taken off
     its queue, a running one stops at its next checkpoint."""
@@ -319,7 +356,6 @@ def run_job(job_id: int, *, settings: Settings | None = None,
                     if report:
                         report(fraction)
 
-            _inject_fault(job)
             result = _execute(job, progress, on_step, settings)
             if cancelled.is_set():
                 raise JobCancelled(f"job {job_id} cancelled")
@@ -435,32 +471,10 @@ def job_state(job_id: int, settings: Settings) -> str | None:
 
 
 def _execute(job: JobView, progress, on_step, settings: Settings) -> dict[str, Any]:
-    from generators.thumbnails.generator import ThumbnailParams
+    """Run a job: its kind's variants of its title (analysis, with progress, happens inside,
+    after the parameter and rights checks); the variants it made are recorded with its id."""
     from workbench import workflow
 
-    if job.kind == "thumbnail":
-        params = ThumbnailParams.from_dict(job.params)
-        # analysis (with progress) happens inside, after the treatment and rights checks
-        done = workflow.generate_thumbnails(job.title_id, params, progress=progress, on_step=on_step, settings=settings)
-        return {"variants": [v.variant_id for v in done.variants], "new": sum(not v.reused for v in done.variants)}
-    raise InvalidInput(f"no runner for job kind {job.kind!r}")
-
-
-def _inject_fault(job: JobView) -> None:
-    """Test hook (documented in docs/workers.md): ``WORKBENCH_FAULT_INJECTION=kill:<title>``
-    kills the worker process, ``raise:<title>`` raises, ``sleep:<title>:<s>`` slows the job,
-    for jobs of that title. Unset in production."""
-    spec = os.environ.get("WORKBENCH_FAULT_INJECTION")
-    if not spec:
-        return
-    for rule in spec.split(","):
-        action, _, rest = rule.partition(":")
-        title, _, arg = rest.partition(":")
-        if title != job.title_name:
-            continue
-        if action == "kill":
-            os.kill(os.getpid(), 9)
-        elif action == "raise":
-            raise RuntimeError(f"injected failure for {title}")
-        elif action == "sleep":
-            time.sleep(float(arg or 5))
+    done = workflow.generate(job.kind, job.title_id, job.params, job_id=job.id, progress=progress, on_step=on_step,
+                             settings=settings)
+    return {"variants": [v.variant_id for v in done.variants], "new": sum(not v.reused for v in done.variants)}

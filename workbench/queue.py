@@ -1,6 +1,7 @@
 """How the library hands jobs to workers, without knowing what the workers are.
 
-The core (regenerate, briefs, the UI's cancel and retry) speaks to a :class:`JobQueue`: put a job
+The core (``workbench.jobs``: briefs, regenerate, cancel and retry) speaks to a :class:`JobQueue`
+(jobs are :class:`workbench.jobs.JobView` objects): put a job
 on its queue, take it off. The Celery workers implement it (``workers/queue.py``); which one is
 used is a setting (``WORKBENCH_JOB_QUEUE``, default ``celery``), loaded by name so the core never
 imports the workers package.
@@ -8,18 +9,18 @@ imports the workers package.
 Workers also say that they are alive: each running worker keeps a row (its queues, a heartbeat
 every :data:`HEARTBEAT_S`). :func:`serving` tells a submitter whether any live worker serves a
 queue, so the review UI can say "no worker is running" instead of waiting forever, or, where the
-settings allow (``WORKBENCH_INLINE_JOBS``), run the job in its own process (:func:`dispatch`).
+settings allow (``WORKBENCH_INLINE_JOBS``), run the job in its own process
+(:func:`workbench.jobs.dispatch`).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -27,9 +28,6 @@ from workbench.catalog import open_catalog
 from workbench.catalog.models import WorkerRow, utcnow
 from workbench.errors import InvalidInput
 from workbench.settings import Settings
-
-if TYPE_CHECKING:
-    from workbench.jobs import JobView
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +39,10 @@ QUEUE_IMPLEMENTATIONS = {"celery": "workers.queue:CeleryQueue"}
 class JobQueue(Protocol):
     """What a job transport does for the library."""
 
-    def enqueue(self, job: JobView, settings: Settings) -> None:
+    def enqueue(self, job: Any, settings: Settings) -> None:
         """Put the job on its queue (``job.queue(settings)``): a worker will run it."""
 
-    def revoke(self, job: JobView, settings: Settings) -> None:
+    def revoke(self, job: Any, settings: Settings) -> None:
         """Take a queued job off the queue (a running one stops at its next checkpoint anyway)."""
 
 
@@ -105,39 +103,3 @@ def live_workers(settings: Settings) -> list[WorkerView]:
 def serving(queue: str, settings: Settings) -> bool:
     """Whether a live worker serves ``queue``."""
     return any(queue in w.queues for w in live_workers(settings))
-
-
-# -- handing a job over -----------------------------------------------------------------------
-
-Route = Literal["queued", "inline", "no_worker"]
-
-
-@dataclass(frozen=True)
-class Dispatch:
-    """What became of a job handed over: queued for a live worker, run in this process (no worker,
-    and the settings allow it), or queued with no worker to take it (``note`` says what to do)."""
-
-    route: Route
-    queue: str
-    note: str | None = None
-
-
-def dispatch(job: JobView, settings: Settings) -> Dispatch:
-    """Hand a queued job over: to the workers when one serves its queue; else, with
-    ``WORKBENCH_INLINE_JOBS`` on, run it on a thread of this process; else queue it all the same
-    (a worker started later takes it) and say that none is running."""
-    queue = job.queue(settings)
-    if serving(queue, settings):
-        get_queue(settings).enqueue(job, settings)
-        return Dispatch("queued", queue)
-    if settings.inline_jobs:
-        from workbench.jobs import run_job
-
-        thread = threading.Thread(target=run_job, args=(job.id,), kwargs={"settings": settings},
-                                  name=f"inline-job-{job.id}", daemon=True)
-        thread.start()
-        log.info("event=job_inline job=%d queue=%s", job.id, queue)
-        return Dispatch("inline", queue, f"no worker serves the {queue} queue: running it here")
-    get_queue(settings).enqueue(job, settings)
-    return Dispatch("no_worker", queue,
-                    f"no worker serves the {queue} queue: it waits until one starts (`workbench worker --queues {queue}`)")

@@ -26,13 +26,13 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from provenance import VerifyReport, verify_with_settings
+from generators.base import Explanation
+from provenance import VerifyReport, trust_anchors_for
 from workbench.access import Actor, PermissionDenied, require
 from workbench.catalog import open_catalog, repo
 from workbench.catalog.models import (
@@ -46,7 +46,10 @@ from workbench.catalog.models import (
 from workbench.errors import InvalidInput, NotFound, WorkbenchError
 from workbench.ids import MAX_ID, check_id
 from workbench.settings import Settings, get_settings
-from workbench.store import AssetStore, sha256_file
+from workbench.creative import Slot, slot_sort_key
+from workbench.variants import VariantRow, row_columns, row_select, to_row
+from workbench.store import AssetStore
+from workbench.verification import check_stored
 
 Decision = Literal["approve", "reject", "request_changes"]
 DECISIONS: tuple[str, ...] = get_args(Decision)
@@ -64,41 +67,6 @@ class DecisionConflict(WorkbenchError):
 
 
 # -- views ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VariantRow:
-    """One variant as the review pages show it (plain values, no ORM objects)."""
-
-    id: int
-    title_id: int
-    title_name: str
-    kind: str
-    segment: str | None
-    locale: str | None
-    format: str | None  # the slot's format, e.g. "16x9.jpg.pick1"
-    slot_key: str
-    version: int
-    status: str
-    score: float | None
-    sha256: str
-    ext: str
-    mime: str
-    width: int | None
-    height: int | None
-    file_path: Path  # where the stored file lives (it may be missing or altered: see variant_detail)
-    created_at: str  # ISO 8601, UTC
-    recipe: dict[str, Any]
-    job_id: int | None
-
-    @property
-    def placement(self) -> str | None:
-        """The format without the output type and pick: ``"16x9"`` for ``"16x9.jpg.pick1"``."""
-        return self.format.split(".", 1)[0] if self.format else None
-
-    @property
-    def is_video(self) -> bool:
-        return self.mime.startswith("video/")
 
 
 @dataclass
@@ -193,33 +161,10 @@ class VariantDetail:
     file_intact: bool | None  # the stored file still has the catalog's sha256 (None: missing)
     versions: list[VariantRow]
     events: list[ReviewEventView]
-    explanation: dict[str, Any]
+    explanation: Explanation
 
 
 # -- queries ----------------------------------------------------------------------------------
-
-
-def _row_columns() -> tuple[Any, ...]:
-    return (
-        Variant.id, Variant.title_id, Title.name, Variant.kind, Variant.segment, Variant.locale, Variant.format,
-        Variant.slot_key, Variant.version, Variant.review_status, Variant.score, Asset.sha256, Asset.ext, Asset.mime,
-        Asset.width, Asset.height, Variant.created_at, Variant.recipe, Variant.job_id,
-    )
-
-
-def _rows_select() -> sa.Select:
-    return sa.select(*_row_columns()).join(Title, Title.id == Variant.title_id).join(Asset, Asset.id == Variant.asset_id)
-
-
-def _to_row(r: Sequence[Any], store: AssetStore) -> VariantRow:
-    (vid, title_id, title_name, kind, segment, locale, fmt, slot, version, status, score, sha, ext, mime,
-     width, height, created_at, recipe, job_id) = tuple(r)[:19]
-    return VariantRow(
-        id=vid, title_id=title_id, title_name=title_name, kind=kind, segment=segment, locale=locale, format=fmt,
-        slot_key=slot, version=version, status=status, score=score, sha256=sha, ext=ext, mime=mime, width=width,
-        height=height, file_path=store.path_for(sha, ext), created_at=created_at.isoformat(), recipe=recipe or {},
-        job_id=job_id,
-    )
 
 
 def _title_clause(session: Session, title: str | int) -> sa.ColumnElement[bool]:
@@ -273,7 +218,7 @@ def query_variants(filters: VariantFilter | None = None, page: int = 1, per_page
     with open_catalog(settings).session() as session:
         clauses = _filter_clauses(session, filters)
         query = (
-            sa.select(*_row_columns(), sa.func.count().over().label("total"))
+            sa.select(*row_columns(), sa.func.count().over().label("total"))
             .join(Title, Title.id == Variant.title_id)
             .join(Asset, Asset.id == Variant.asset_id)
             .where(*clauses)
@@ -286,7 +231,7 @@ def query_variants(filters: VariantFilter | None = None, page: int = 1, per_page
             total = rows[0].total
         else:  # past the last page (or nothing matches): count on its own
             total = session.scalar(sa.select(sa.func.count()).select_from(Variant).where(*clauses)) or 0
-        return Page([_to_row(r, store) for r in rows], total, page, per_page)
+        return Page([to_row(r, store) for r in rows], total, page, per_page)
 
 
 def filter_options(*, settings: Settings | None = None) -> dict[str, list[str]]:
@@ -298,7 +243,7 @@ def filter_options(*, settings: Settings | None = None) -> dict[str, list[str]]:
             return sorted(v for v in session.scalars(sa.select(column).distinct()) if v is not None)
 
         titles = list(session.scalars(sa.select(Title.name).where(Title.id.in_(sa.select(Variant.title_id))).order_by(Title.name)))
-        formats = sorted({f.split(".", 1)[0] for f in distinct(Variant.format)})
+        formats = sorted({Slot.placement_of(f) for f in distinct(Variant.format)})
         return {
             "titles": titles,
             "kinds": distinct(Variant.kind),
@@ -315,8 +260,8 @@ def get_rows(ids: Iterable[int], *, settings: Settings | None = None) -> list[Va
     store = AssetStore(settings.store_dir)
     ids = [i for i in ids if isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= MAX_ID]  # no row has another id
     with open_catalog(settings).session() as session:
-        rows = session.execute(_rows_select().where(Variant.id.in_(ids)).order_by(Variant.id)).all()
-    return [_to_row(r, store) for r in rows]
+        rows = session.execute(row_select().where(Variant.id.in_(ids)).order_by(Variant.id)).all()
+    return [to_row(r, store) for r in rows]
 
 
 def slot_versions(slot_key: str, *, settings: Settings | None = None) -> list[VariantRow]:
@@ -324,18 +269,18 @@ def slot_versions(slot_key: str, *, settings: Settings | None = None) -> list[Va
     settings = settings or get_settings()
     store = AssetStore(settings.store_dir)
     with open_catalog(settings).session() as session:
-        rows = session.execute(_rows_select().where(Variant.slot_key == slot_key).order_by(Variant.version)).all()
-    return [_to_row(r, store) for r in rows]
+        rows = session.execute(row_select().where(Variant.slot_key == slot_key).order_by(Variant.version)).all()
+    return [to_row(r, store) for r in rows]
 
 
-def slot_groups(title: str | int, kind: str = "thumbnail", segment: str | None = None, *, locale: str | None = None,
+def slot_groups(title: str | int, kind: str, segment: str | None = None, *, locale: str | None = None,
                 settings: Settings | None = None) -> list[SlotGroup]:
     """The slots of a title's ``kind`` (for one segment/locale when given), each with all its
     versions: what the compare page lays side by side. Ordered by segment, format, pick."""
     settings = settings or get_settings()
     store = AssetStore(settings.store_dir)
     with open_catalog(settings).session() as session:
-        query = _rows_select().where(_title_clause(session, title), Variant.kind == kind)
+        query = row_select().where(_title_clause(session, title), Variant.kind == kind)
         if segment is not None:
             query = query.where(Variant.segment == segment)
         if locale is not None:
@@ -343,21 +288,12 @@ def slot_groups(title: str | int, kind: str = "thumbnail", segment: str | None =
         rows = session.execute(query.order_by(Variant.slot_key, Variant.version)).all()
     groups: dict[str, list[VariantRow]] = {}
     for r in rows:
-        row = _to_row(r, store)
+        row = to_row(r, store)
         groups.setdefault(row.slot_key, []).append(row)
     return [
         SlotGroup(key, versions[0].kind, versions[0].segment, versions[0].locale, versions[0].format, versions)
-        for key, versions in sorted(groups.items(), key=lambda kv: (kv[1][0].segment or "", _format_order(kv[1][0].format)))
+        for key, versions in sorted(groups.items(), key=lambda kv: (kv[1][0].segment or "", slot_sort_key(kv[1][0].format)))
     ]
-
-
-def _format_order(fmt: str | None) -> tuple[str, int, str]:
-    """``16x9.jpg.pick2`` sorts by placement, then pick number (2 before 10), then output type."""
-    if not fmt:
-        return ("", 0, "")
-    parts = fmt.split(".")
-    pick = next((int(p[4:]) for p in parts if p.startswith("pick") and p[4:].isdigit()), 0)
-    return (parts[0], pick, ".".join(parts[1:]))
 
 
 def compare_slot(slot_key: str, *, settings: Settings | None = None) -> list[tuple[VariantRow, dict[str, Any]]]:
@@ -365,64 +301,21 @@ def compare_slot(slot_key: str, *, settings: Settings | None = None) -> list[tup
     return [(row, explain(row)) for row in slot_versions(slot_key, settings=settings)]
 
 
-def explain(row: VariantRow) -> dict[str, Any]:
-    """Why this variant looks the way it does, from its recipe: the frame and its score
-    breakdown ("why this frame"), the crop and the treatment. Keys a generator did not record
-    are None; nothing here reads the file."""
-    recipe = row.recipe or {}
-    details = recipe.get("details") or {}
-    params = recipe.get("parameters") or {}
-    score = details.get("score") if isinstance(details.get("score"), dict) else {}
-    terms = sorted((t for t in score.get("terms", []) if isinstance(t, dict)),
-                   key=lambda t: abs(float(t.get("contribution") or 0.0)), reverse=True)
-    crop = details.get("crop") if isinstance(details.get("crop"), dict) else None
-    total = score.get("total", row.score)
-    frame, time_s, shot = details.get("frame"), details.get("time"), details.get("shot")
+def explain(row: VariantRow) -> Explanation:
+    """Why this variant looks the way it does, from its recipe, in its kind's words ("why this
+    frame", "why these shots"). A variant whose kind is not installed here gets the generic
+    explanation. Nothing here reads the file."""
+    from generators import get_kind
+    from generators.base import PluginError
 
-    parts = []
-    if frame is not None:
-        when = f" at {float(time_s):.2f} s" if time_s is not None else ""
-        parts.append(f"frame {frame}{when}" + (f" (shot {shot})" if shot is not None else ""))
-    if details.get("rank") is not None:
-        parts.append(f"pick {details['rank']}" + (f" for {row.segment}" if row.segment else ""))
-    if total is not None:
-        parts.append(f"score {float(total):.3f}")
-    top = ", ".join(f"{t.get('feature')} {float(t.get('contribution') or 0.0):+.3f}" for t in terms[:3])
-
-    crop_text = None
-    if crop:
-        box, src = crop.get("box") or {}, crop.get("source_size") or [None, None]
-        crop_text = (
-            f"{box.get('width')}x{box.get('height')} window at ({box.get('x')}, {box.get('y')}) of "
-            f"{src[0]}x{src[1]}, {crop.get('strategy')}"
-        )
-        if crop.get("faces_total"):
-            crop_text += f", faces kept {crop.get('faces_kept')}/{crop.get('faces_total')}"
-        if crop.get("upscaled"):
-            crop_text += ", upscaled"
-    model = recipe.get("model")
-    return {
-        "summary": ", ".join(parts) or None,
-        "generator": " ".join(str(recipe[k]) for k in ("generator", "generator_version") if recipe.get(k)) or None,
-        "frame": frame,
-        "time": time_s,
-        "shot": shot,
-        "rank": details.get("rank"),
-        "segment": score.get("segment", row.segment),
-        "score": total,
-        "terms": terms,
-        "top_terms": top or None,
-        "crop": crop,
-        "crop_text": crop_text,
-        "treatment": {
-            "title_text": params.get("title_text"),
-            "title": details.get("title"),
-            "output": params.get("output"),
-            "model": model,  # None: only classical processing ran
-        },
-        "selection": details.get("selection"),
-        "seed": recipe.get("seed"),
-    }
+    try:
+        kind = get_kind(row.kind)
+    except PluginError:
+        return Explanation(heading="Why this variant", summary=f"made by {row.kind}, a kind not installed here",
+                           generator=" ".join(str(row.recipe[k]) for k in ("generator", "generator_version")
+                                              if row.recipe.get(k)) or None,
+                           score=row.score, model=row.recipe.get("model"), seed=row.recipe.get("seed"))
+    return kind.explain(row.recipe or {}, row.score)
 
 
 def review_events(variant_id: int, *, settings: Settings | None = None) -> list[ReviewEventView]:
@@ -471,11 +364,8 @@ def variant_detail(variant_id: int, *, settings: Settings | None = None) -> Vari
     if not rows:
         raise NotFound(f"no variant {variant_id}")
     row = rows[0]
-    report: VerifyReport | None = None
-    intact: bool | None = None
-    if row.file_path.is_file():
-        report = verify_with_settings(row.file_path, settings)
-        intact = sha256_file(row.file_path) == row.sha256
+    check = check_stored(AssetStore(settings.store_dir), row.sha256, row.ext, trust_anchors_for(settings))
+    report, intact = check.report, check.intact
     return VariantDetail(
         row=row,
         report=report,

@@ -12,16 +12,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
-from generators.base import GeneratedFile, get_generator
-from generators.diffusion.backend import StepCallback, get_backend
-from generators.thumbnails.generator import ThumbnailParams
-from provenance import Ingredient, ManifestSpec, VerifyReport, load_identity, sign_file, verify_with_settings
+from generators.base import GenerationContext, StepCallback
+from generators.diffusion.backend import get_backend
+from provenance import ManifestSpec, VerifyReport, load_identity, sign_file, verify_with_settings
 from workbench.analysis.pipeline import AnalysisParams, Progress, analyze
 from workbench.analysis.types import ANALYZER_VERSION, Analysis
 from workbench.catalog import open_catalog, repo
+from workbench.catalog.models import VariantFile
+from workbench.creative import Output, Slot
 from workbench.errors import InvalidInput
 from workbench.media.probe import MediaInfo, check_source_file, probe
 from workbench.names import check_title_name, title_folder
@@ -55,8 +57,8 @@ class VariantResult:
     variant_id: int
     version: int
     segment: str | None
-    format: str | None
-    rank: int
+    format: str | None  # the placement, e.g. "16x9"
+    rank: int  # the pick within its cell (1 for kinds with one output per cell)
     path: Path  # the signed file in the asset store
     export_path: Path  # a friendly-named link under WORKBENCH_HOME/out/
     sha256: str
@@ -64,10 +66,22 @@ class VariantResult:
     render_ms: float
     sign_ms: float
     reused: bool  # the same recipe was generated before: no new version
+    slot: str = ""  # the slot's full format key, e.g. "16x9.jpg.pick1"
+    files: dict[str, Path] = field(default_factory=dict)  # sidecars by role, in the asset store
+    qa_flags: tuple[str, ...] = ()
+    locale: str | None = None
+
+    @classmethod
+    def of(cls, variant_id: int, version: int, out: Output, path: Path, sha256: str, render_ms: float, sign_ms: float,
+           reused: bool, files: dict[str, Path]) -> VariantResult:
+        return cls(variant_id, version, out.slot.segment, out.slot.format, out.slot.pick or 1, path, path, sha256,
+                   float(out.score or 0.0), render_ms, sign_ms, reused, out.slot.format_key, files, tuple(out.qa_flags),
+                   out.slot.locale)
 
 
 @dataclass
-class ThumbnailsResult:
+class GenerateResult:
+    kind: str
     title_id: int
     title_name: str
     analysis_cached: bool
@@ -201,90 +215,117 @@ def _analysis_lock(settings: Settings, sha: str, key: str):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-# -- thumbnails ---------------------------------------------------------------------------------
+# -- generate -----------------------------------------------------------------------------------
 
 
-def resolve_engine(params: ThumbnailParams, settings: Settings) -> str | None:
-    """Which engine a treatment runs on here: "model", "classical", or None (no treatment)."""
-    treatment = params.treatment
-    if treatment is None:
-        return None
-    if treatment.engine == "classical":
-        return "classical"
-    if treatment.engine == "model" and not settings.diffusion_model:
-        raise InvalidInput("engine=model asked for, but no diffusion model is configured (set WORKBENCH_DIFFUSION_MODEL)")
-    return "model" if settings.diffusion_model else "classical"
+def generate(kind_name: str, ref: str | int, params: Any = None, *, job_id: int | None = None,
+             progress: Progress | None = None, on_step: StepCallback | None = None,
+             settings: Settings | None = None) -> GenerateResult:
+    """Make a kind's variants of a title, one path for every kind:
 
+    check params → rights and model if the kind needs one → analyse → check inputs → generate →
+    reuse what the same recipe made before → sign → store and record (with ``job_id``).
 
-def generate_thumbnails(ref: str | int, params: ThumbnailParams | None = None, *, progress: Progress | None = None,
-                        on_step: StepCallback | None = None, settings: Settings | None = None) -> ThumbnailsResult:
-    """Thumbnails for a title. With a treatment whose engine resolves to the model, the title's
-    rights must clear AI treatments (else RightsDenied, after an audit event) and the process's
-    diffusion backend runs it; ``on_step`` hears each denoising step and may raise to stop."""
+    ``params`` is the kind's typed parameters, their JSON (a job's), or None for the defaults.
+    With a model to run, the title's rights must clear it (else RightsDenied, after an audit
+    event) and this process's diffusion backend runs it; ``on_step`` hears each denoising step
+    and may raise to stop."""
+    from generators import get_kind
+
     settings = settings or get_settings()
     started = time.perf_counter()
-    generator = get_generator("thumbnail")
-    params = params or ThumbnailParams()
-    if params.treatment is not None:
-        params.treatment.check()  # before any analysis or model work
-    engine = resolve_engine(params, settings)
+    kind = get_kind(kind_name)
+    # 1. parameters: pure checks first, in milliseconds, before anything is read or loaded
+    params = kind.parse_params(params if params is not None else {})
+    kind.check_params(params)
+    use = kind.needs_model(params, settings)
+    # 2. rights (and the model, when one runs)
     backend = None
-    if engine is not None:
-        if engine == "model":
-            rights = require_model_treatments(ref, params.treatment.name, actor=_actor(), settings=settings)
-            backend = get_backend(settings)
-        else:
-            rights = get_rights(ref, settings=settings)
-        params = replace(params, rights=rights.to_dict())
+    if use:
+        rights = require_model_treatments(ref, use, actor=_actor(), settings=settings)
+        backend = get_backend(settings)
+    else:
+        rights = get_rights(ref, settings=settings)
+    inputs = kind.gather_inputs(params, CatalogReader(settings))
+    # 3. the title's analysis (cached by its source's hash)
     analyzed = analyze_title(ref, progress=progress, settings=settings)
-    params = replace(params, title_name=params.title_name or analyzed.title_name)
-    # 1. check inputs before rendering anything
-    generator.check_inputs(analyzed.analysis, params)
     catalog = open_catalog(settings)
     with catalog.session() as session:
-        ext = repo.get_title(session, analyzed.title_id).source_asset.ext
+        asset = repo.get_title(session, analyzed.title_id).source_asset
+        ext, info = asset.ext, _info_from_asset(asset)
     store = _store(settings)
     source = store.resolve(analyzed.analysis.source_sha256, ext)
     out_dir = settings.output_dir / title_folder(analyzed.title_id, analyzed.title_name)
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = ThumbnailsResult(analyzed.title_id, analyzed.title_name, analyzed.cached)
+    result = GenerateResult(kind.kind, analyzed.title_id, analyzed.title_name, analyzed.cached)
     with render_folder(settings) as tmp:
-        # 2. render
+        context = GenerationContext(
+            title_id=analyzed.title_id, title_name=analyzed.title_name, analysis=analyzed.analysis, source=source,
+            source_info=info, out_dir=tmp, settings=settings, rights=rights.to_dict(), backend=backend,
+            on_step=on_step, progress=progress, inputs=inputs,
+        )
+        # 4. check what needs the analysis, before rendering anything
+        kind.check_inputs(context, params)
+        # 5. render
         t_render = time.perf_counter()
-        files = generator.generate(analyzed.analysis, source, params, Path(tmp), backend=backend, on_step=on_step)
-        render_ms = (time.perf_counter() - t_render) * 1000 / max(1, len(files))
-        # 3. what this exact recipe already made is reused, not made again
-        reused, fresh = _split_reused(files, analyzed, settings, store)
-        # 4. sign the new files, then store and catalog them
-        signed = sign_generated(fresh, analyzed.title_name, analyzed.analysis.source_sha256, settings)
-        recorded = [_record(gf, path, sign_ms, analyzed, render_ms, settings, store) for gf, path, sign_ms in signed]
-    # 5. friendly names under WORKBENCH_HOME/out/<title>/, in the generator's order
-    order = {id(gf): i for i, gf in enumerate(files)}
+        outputs = kind.generate(context, params)
+        render_ms = (time.perf_counter() - t_render) * 1000 / max(1, len(outputs))
+        # 6. what this exact recipe already made is reused, not made again
+        reused, fresh = _split_reused(kind.kind, outputs, analyzed.title_id, settings, store)
+        # 7. sign the new files, then store and catalog them
+        signed = sign_outputs(fresh, settings)
+        recorded = [_record(kind.kind, out, path, sign_ms, analyzed.title_id, render_ms, job_id, settings, store)
+                    for out, path, sign_ms in signed]
+    # 8. friendly names under WORKBENCH_HOME/out/<title>-<id>/, in the kind's order
+    order = {id(out): i for i, out in enumerate(outputs)}
     pairs = sorted([*reused, *zip(fresh, recorded)], key=lambda p: order[id(p[0])])
-    result.variants = [replace(v, export_path=_link(v.path, out_dir / gf.path.name)) for gf, v in pairs]
+    result.variants = [replace(v, export_path=_link(v.path, out_dir / out.primary.path.name)) for out, v in pairs]
     result.seconds = time.perf_counter() - started
     return result
 
 
-def sign_generated(files: list[GeneratedFile], title_name: str, source_sha256: str, settings: Settings) -> list[tuple[GeneratedFile, Path, float]]:
-    """Sign each generated file beside itself. c2pa's native code releases the GIL, so the files
-    are signed on a small thread pool. Returns (file, signed path, sign ms)."""
+class CatalogReader:
+    """The read-only view of the catalog a kind gets in :meth:`CreativeKind.gather_inputs`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def title(self, ref: str | int) -> tuple[int, str]:
+        with open_catalog(self.settings).session() as session:
+            title = repo.get_title(session, ref)
+            return title.id, title.name
+
+    def stored_path(self, sha256: str, ext: str) -> Path:
+        return _store(self.settings).resolve(sha256, ext)
+
+
+def _manifest_recipe(out: Output) -> dict[str, Any]:
+    """The recipe assertion of an output's manifest: its recipe, and the hash of every sidecar,
+    so the signed primary file vouches for the files that travel with it."""
+    recipe = out.recipe.to_dict()
+    if out.sidecars:
+        recipe = {**recipe, "files": {f.role: {"name": f.path.name, "mime": f.mime, "sha256": sha256_file(f.path)}
+                                      for f in out.sidecars}}
+    return recipe
+
+
+def sign_outputs(outputs: list[Output], settings: Settings) -> list[tuple[Output, Path, float]]:
+    """Sign each output's primary file beside itself: ``c2pa.opened`` on its parent ingredient,
+    its other ingredients placed, its actions, its recipe. c2pa's native code releases the GIL,
+    so files are signed on a small thread pool. Returns (output, signed path, sign ms)."""
     identity = load_identity(settings)
 
-    def sign_one(gf: GeneratedFile) -> tuple[GeneratedFile, Path, float]:
-        spec = ManifestSpec(
-            title=gf.path.name, mime=gf.mime, actions=gf.actions,
-            parent=Ingredient.from_source_frame(gf.source_frame, title_name, source_sha256),
-            recipe=gf.recipe.to_dict(),
-        )
-        signed = gf.path.with_name(f"signed-{gf.path.name}")
-        res = sign_file(gf.path, signed, spec, identity, claim_generator=settings.signer_name, durable=False)
-        return gf, signed, res.sign_ms
+    def sign_one(out: Output) -> tuple[Output, Path, float]:
+        spec = ManifestSpec(title=out.primary.path.name, mime=out.primary.mime, actions=out.actions,
+                            parent=out.parent, components=out.components, recipe=_manifest_recipe(out))
+        signed = out.primary.path.with_name(f"signed-{out.primary.path.name}")
+        res = sign_file(out.primary.path, signed, spec, identity, claim_generator=settings.signer_name, durable=False)
+        return out, signed, res.sign_ms
 
-    if len(files) <= 1:
-        return [sign_one(gf) for gf in files]
+    if len(outputs) <= 1:
+        return [sign_one(out) for out in outputs]
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="sign") as pool:
-        return list(pool.map(sign_one, files))
+        return list(pool.map(sign_one, outputs))
 
 
 @contextlib.contextmanager
@@ -301,85 +342,81 @@ def render_folder(settings: Settings):
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _recipe_key(gf: GeneratedFile) -> str:
-    return repo.stable_hash(gf.recipe.to_dict())
+def _recipe_key(out: Output) -> str:
+    return repo.stable_hash(out.recipe.to_dict())
 
 
-def _score(gf: GeneratedFile) -> float:
-    score = gf.recipe.details.get("score")
-    return float(score.get("total", 0.0)) if isinstance(score, dict) else float(score or 0.0)
-
-
-def _split_reused(files: list[GeneratedFile], analyzed: AnalyzeResult, settings: Settings,
-                  store: AssetStore) -> tuple[list[tuple[GeneratedFile, VariantResult]], list[GeneratedFile]]:
-    reused: list[tuple[GeneratedFile, VariantResult]] = []
-    fresh: list[GeneratedFile] = []
+def _split_reused(kind: str, outputs: list[Output], title_id: int, settings: Settings,
+                  store: AssetStore) -> tuple[list[tuple[Output, VariantResult]], list[Output]]:
+    reused: list[tuple[Output, VariantResult]] = []
+    fresh: list[Output] = []
     with open_catalog(settings).session() as session:
-        for gf in files:
-            same = repo.find_variant_by_recipe(session, _slot_of(gf, analyzed.title_id), _recipe_key(gf))
+        for out in outputs:
+            same = repo.find_variant_by_recipe(session, out.slot_key(title_id, kind), _recipe_key(out))
             if same is None or not store.exists(same.asset.sha256, same.asset.ext):
-                fresh.append(gf)
+                fresh.append(out)
                 continue
-            reused.append((gf, _reused_result(gf, same, store)))
+            reused.append((out, _reused_result(out, same, store)))
     return reused, fresh
 
 
-def _reused_result(gf: GeneratedFile, variant, store: AssetStore) -> VariantResult:
+def _reused_result(out: Output, variant, store: AssetStore) -> VariantResult:
     path = store.resolve(variant.asset.sha256, variant.asset.ext)
-    return VariantResult(variant.id, variant.version, gf.segment, gf.format, _rank(gf), path, path,
-                         variant.asset.sha256, _score(gf), 0.0, 0.0, True)
-
-
-def _rank(gf: GeneratedFile) -> int:
-    return int(gf.recipe.details.get("rank", 1))
-
-
-def _slot_of(gf: GeneratedFile, title_id: int) -> str:
-    return repo.slot_key(title_id, gf.kind, gf.segment, gf.locale, _slot_format(gf, _rank(gf)))
+    files = {f.role: store.path_for(f.asset.sha256, f.asset.ext) for f in variant.files}
+    return VariantResult.of(variant.id, variant.version, out, path, variant.asset.sha256, 0.0, 0.0, True, files)
 
 
 RECORD_TRIES = 20  # concurrent writers of one slot: each lost race is one more try
 
 
-def _record(gf: GeneratedFile, signed: Path, sign_ms: float, analyzed: AnalyzeResult, render_ms: float,
+def _record(kind: str, out: Output, signed: Path, sign_ms: float, title_id: int, render_ms: float, job_id: int | None,
             settings: Settings, store: AssetStore) -> VariantResult:
-    """Store the signed file and add its variant as the slot's next version. The database decides
-    races: another writer of the same recipe (unique slot x recipe) means its row is the variant and
-    this file is taken back; another writer of the slot's next version (unique slot x version)
-    means this one tries the version after."""
-    stored = store.put_file(signed, gf.path.suffix)
+    """Store the signed file and its sidecars and add the variant as the slot's next version. The
+    database decides races: another writer of the same recipe (unique slot x recipe) means its row
+    is the variant and these files are taken back; another writer of the slot's next version
+    (unique slot x version) means this one tries the version after."""
+    stored = store.put_file(signed, out.primary.path.suffix)
+    sidecars = [(f, store.put_file(f.path, f.path.suffix)) for f in out.sidecars]
     catalog = open_catalog(settings)
-    key = _recipe_key(gf)
+    key = _recipe_key(out)
+    slot = out.slot_key(title_id, kind)
+    primary_kind = out.primary.mime.split("/", 1)[0]
     for attempt in range(RECORD_TRIES):
         try:
             with catalog.session() as session:
-                same = repo.find_variant_by_recipe(session, _slot_of(gf, analyzed.title_id), key)
+                same = repo.find_variant_by_recipe(session, slot, key)
                 if same is not None:
-                    result = _reused_result(gf, same, store)
+                    result = _reused_result(out, same, store)
                     break
-                title = repo.get_title(session, analyzed.title_id)
+                title = repo.get_title(session, title_id)
                 asset = repo.add_asset_if_absent(
-                    session, sha256=stored.sha256, kind="image", mime=gf.mime, ext=stored.ext, size_bytes=stored.size,
-                    width=gf.width, height=gf.height, original_name=gf.path.name, c2pa_state="Valid",
+                    session, sha256=stored.sha256, kind=primary_kind if primary_kind in ("image", "video", "audio") else "document",
+                    mime=out.primary.mime, ext=stored.ext, size_bytes=stored.size, width=out.primary.width,
+                    height=out.primary.height, duration_s=out.primary.duration, original_name=out.primary.path.name,
+                    c2pa_state="Valid",
                 )
-                variant = repo.add_variant(session, title=title, asset=asset, kind=gf.kind,
-                                           recipe={**gf.recipe.to_dict(), "recipe_key": key}, recipe_key=key,
-                                           segment=gf.segment, locale=gf.locale, format=_slot_format(gf, _rank(gf)),
-                                           score=_score(gf))
-                return VariantResult(variant.id, variant.version, gf.segment, gf.format, _rank(gf), stored.path,
-                                     stored.path, stored.sha256, _score(gf), render_ms, sign_ms, False)
+                variant = repo.add_variant(session, title=title, asset=asset, kind=kind,
+                                           recipe={**_manifest_recipe(out), "recipe_key": key}, recipe_key=key,
+                                           segment=out.slot.segment, locale=out.slot.locale, format=out.slot.format_key,
+                                           score=out.score, job_id=job_id)
+                if out.qa_flags:
+                    variant.qa_flags = list(out.qa_flags)
+                files = {}
+                for f, kept in sidecars:
+                    side = repo.add_asset_if_absent(session, sha256=kept.sha256, kind="document", mime=f.mime, ext=kept.ext,
+                                                    size_bytes=kept.size, original_name=f.path.name)
+                    session.add(VariantFile(variant_id=variant.id, role=f.role, name=f.path.name, asset_id=side.id))
+                    files[f.role] = kept.path
+                session.flush()
+                return VariantResult.of(variant.id, variant.version, out, stored.path, stored.sha256, render_ms, sign_ms,
+                                        False, files)
         except sa.exc.IntegrityError:
             if attempt == RECORD_TRIES - 1:
                 raise
             time.sleep(0.005 * (attempt + 1))
-    _unstore_if_unreferenced(stored, catalog, store)
+    for kept in [stored, *(k for _, k in sidecars)]:
+        _unstore_if_unreferenced(kept, catalog, store)
     return result
-
-
-def _slot_format(gf: GeneratedFile, rank: int) -> str:
-    """Each pick of a placement is its own slot (16x9 pick 1, 2, 3), and regenerating it makes versions."""
-    ext = gf.path.suffix.lstrip(".")
-    return f"{gf.format}.{ext}.pick{rank}"
 
 
 def _link(stored: Path, dest: Path) -> Path:
@@ -407,13 +444,14 @@ def variants_by_id(ids: list[int], *, settings: Settings | None = None) -> list[
     out = []
     with open_catalog(settings).session() as session:
         for variant in repo.get_variants(session, ids):
-            params = (variant.recipe or {}).get("parameters", {})
             path = store.resolve(variant.asset.sha256, variant.asset.ext)
             friendly = settings.output_dir / title_folder(variant.title_id, variant.title.name) / (variant.asset.original_name or "")
             export = friendly if variant.asset.original_name and friendly.is_file() else path
-            out.append(VariantResult(variant.id, variant.version, variant.segment, params.get("format"),
-                                     int(params.get("rank", 1)), path, export, variant.asset.sha256,
-                                     float(variant.score or 0.0), 0.0, 0.0, True))
+            slot = Slot.parse(variant.format or "", variant.segment, variant.locale)
+            files = {f.role: store.path_for(f.asset.sha256, f.asset.ext) for f in variant.files}
+            out.append(VariantResult(variant.id, variant.version, variant.segment, slot.format, slot.pick or 1, path,
+                                     export, variant.asset.sha256, float(variant.score or 0.0), 0.0, 0.0, True,
+                                     slot.format_key, files, tuple(variant.qa_flags or ()), variant.locale))
     return out
 
 

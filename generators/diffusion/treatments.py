@@ -17,20 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from generators.base import EditAction
 from generators.diffusion import classical
 from generators.diffusion.backend import MAX_PROMPT_CHARS, MAX_STEPS, DiffusionRequest, ModelInfo
 from generators.diffusion.styles import CLEAN_PROMPT, NEGATIVE_PROMPT, OUTPAINT_PROMPT, look_for
 from generators.diffusion.textregions import NormBox, detect_text_regions, region_mask
-from generators.thumbnails.crop import CropPlan, plan_crop, shift_crop
-from generators.thumbnails.render import apply_crop
+from generators.params import Boxes, Choice, Int, KindParams, Nested, Number, OptionalInt, OptionalNumber, Text, param
+from generators.imaging.crop import CropPlan, apply_crop, plan_crop, shift_crop
 from workbench.analysis.types import Box, Face
+from workbench.creative import EditAction
 from workbench.errors import InvalidInput
 
 TreatmentName = Literal["outpaint", "restyle", "clean"]
@@ -46,67 +46,40 @@ FACE_PROTECT = 0.5  # share of a restyle's change kept inside face boxes
 MAX_REGIONS = 16
 
 
+_WHY_EMPTY = "leave it out to use the template, or write one"
+
+
 @dataclass(frozen=True)
-class TreatmentParams:
-    name: TreatmentName
-    engine: Engine = "auto"
-    seed: int = 0
-    steps: int | None = None  # None: WORKBENCH_DIFFUSION_STEPS
-    guidance: float = 7.0
-    strength: float | None = None  # None: the treatment's default
-    prompt: str | None = None  # None: the segment's / treatment's template
-    negative_prompt: str | None = None
-    regions: tuple[NormBox, ...] = ()  # clean-up: normalised (x, y, w, h) in the source frame; () detects text
-    work_side: int = 512  # the model's working resolution, longest side
+class TreatmentParams(KindParams):
+    """A diffusion (or classical) treatment of a frame: its bounds are declared once, here, and
+    both the brief schema and the check before any work come from them."""
+
+    unknown_noun: ClassVar[str] = "treatment option"
+
+    name: TreatmentName = param(spec=Choice(noun="treatment", values=TREATMENTS))
+    engine: Engine = param("auto", Choice(noun="engine", values=ENGINES))
+    seed: int = param(0, Int(0, 2**63 - 1))
+    steps: int | None = param(None, OptionalInt(1, MAX_STEPS))  # None: WORKBENCH_DIFFUSION_STEPS
+    guidance: float = param(7.0, Number(0, 30))
+    strength: float | None = param(None, OptionalNumber(0, 1, low_open=True))  # None: the treatment's default
+    prompt: str | None = param(None, Text(MAX_PROMPT_CHARS, label="the prompt", min_len=1, empty_hint=_WHY_EMPTY))
+    negative_prompt: str | None = param(None, Text(MAX_PROMPT_CHARS, label="the negative prompt", min_len=1,
+                                                   empty_hint=_WHY_EMPTY))
+    # clean-up: normalised (x, y, w, h) in the source frame; () detects text
+    regions: tuple[NormBox, ...] = param((), Boxes(MAX_REGIONS, noun="clean-up region"))
+    work_side: int = param(512, Int(64, 2048))  # the model's working resolution, longest side
 
     @classmethod
     def from_value(cls, value: Any) -> TreatmentParams | None:
-        if value is None or isinstance(value, TreatmentParams):
-            return value
-        if isinstance(value, str):
-            return cls(name=value)  # type: ignore[arg-type]
-        if not isinstance(value, dict):
-            raise InvalidInput(f"treatment must be a name or a mapping, got {type(value).__name__}")
-        unknown = set(value) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise InvalidInput(f"unknown treatment option(s): {', '.join(sorted(unknown))}")
-        data = dict(value)
-        if "regions" in data:
-            data["regions"] = tuple(tuple(float(v) for v in r) for r in data["regions"] or ())
-        return cls(**data)
+        """A treatment from a brief or job value: a name, a mapping, or one already built."""
+        return TREATMENT_SPEC.from_json(value)
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["regions"] = [list(r) for r in self.regions]
-        return data
-
-    def check(self) -> None:
-        if self.name not in TREATMENTS:
-            raise InvalidInput(f"unknown treatment {self.name!r}; known: {', '.join(TREATMENTS)}")
-        if self.engine not in ENGINES:
-            raise InvalidInput(f"unknown engine {self.engine!r}; known: {', '.join(ENGINES)}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
-            raise InvalidInput(f"seed must be a non-negative integer, got {self.seed!r}")
-        if self.steps is not None and (not isinstance(self.steps, int) or not 1 <= self.steps <= MAX_STEPS):
-            raise InvalidInput(f"steps must be from 1 to {MAX_STEPS}, got {self.steps!r}")
-        if self.strength is not None and not 0.0 < self.strength <= 1.0:
-            raise InvalidInput(f"strength must be in (0, 1], got {self.strength}")
-        if not 0.0 <= self.guidance <= 30.0:
-            raise InvalidInput(f"guidance must be from 0 to 30, got {self.guidance}")
-        for text, what in ((self.prompt, "prompt"), (self.negative_prompt, "negative prompt")):
-            if text is not None and (not isinstance(text, str) or not text.strip()):
-                raise InvalidInput(f"the {what} is empty: leave it out to use the template, or write one")
-            if text is not None and (len(text) > MAX_PROMPT_CHARS or not text.isprintable()):
-                raise InvalidInput(f"the {what} must be one printable line of at most {MAX_PROMPT_CHARS} characters")
-        if not isinstance(self.work_side, int) or not 64 <= self.work_side <= 2048:
-            raise InvalidInput(f"work_side must be from 64 to 2048, got {self.work_side!r}")
-        if len(self.regions) > MAX_REGIONS:
-            raise InvalidInput(f"at most {MAX_REGIONS} clean-up regions")
-        for r in self.regions:
-            if len(r) != 4 or not all(0.0 <= v <= 1.0 for v in r) or r[2] <= 0 or r[3] <= 0 or r[0] + r[2] > 1.0001 or r[1] + r[3] > 1.0001:
-                raise InvalidInput(f"clean-up region {list(r)} must be x, y, w, h inside 0..1")
+    def check_together(self) -> None:
         if self.name != "clean" and self.regions:
             raise InvalidInput("regions are for the clean treatment only")
+
+
+TREATMENT_SPEC = Nested(params=TreatmentParams, shorthand_field="name")
 
 
 @dataclass

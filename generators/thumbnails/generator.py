@@ -23,19 +23,12 @@ import av
 import numpy as np
 from PIL import Image
 
-from generators.base import GeneratedFile, Recipe, SourceFrame, register
 from generators.diffusion.backend import DiffusionBackend, StepCallback
-from generators.diffusion.treatments import Prepared, TreatmentParams, finish, prepare
-from generators.thumbnails.crop import CROP_SHIFTS, FORMATS, CropPlan, plan_crop, shift_crop
-from generators.thumbnails.render import (
-    OUTPUT_TYPES,
-    OutputType,
-    RenderedThumbnail,
-    encode,
-    render_thumbnail,
-    variant_filename,
-    write_thumbnail,
-)
+from generators.diffusion.treatments import TREATMENT_SPEC, Prepared, TreatmentParams, finish, prepare
+from generators.imaging.crop import CROP_SHIFTS, FORMATS, CropPlan, plan_crop, shift_crop
+from generators.imaging.encode import OUTPUT_TYPES, OutputType, encode
+from generators.params import Int, Internal, KindParams, Names, Text, param
+from generators.thumbnails.render import RenderedThumbnail, render_thumbnail, variant_filename, write_thumbnail
 from generators.thumbnails.scoring import (
     Rejected,
     Scored,
@@ -46,6 +39,7 @@ from generators.thumbnails.scoring import (
 from generators.thumbnails.segments import SEGMENTS
 from generators.thumbnails.selection import LAMBDA, select_top_k
 from workbench.analysis.types import Analysis, Box, Face, Keyframe
+from workbench.creative import EditAction, Recipe, SourceFrame
 from workbench.errors import GenerationError, InvalidInput
 from workbench.media.frames import encode_source_frame, read_frames_rgb
 
@@ -56,34 +50,43 @@ MAX_TITLE_CHARS = 100
 
 
 @dataclass(frozen=True)
-class ThumbnailParams:
-    segments: tuple[str, ...] = tuple(SEGMENTS)
-    formats: tuple[str, ...] = tuple(FORMATS)
-    top_k: int = 3
-    title_text: str | None = None  # drawn on every thumbnail when given
-    output: tuple[OutputType, ...] = ("jpeg",)
-    title_name: str = ""  # the title's name, recorded in the recipe (never drawn)
-    treatment: TreatmentParams | None = None  # outpaint / restyle / clean-up instead of a plain crop
-    exclude_frames: tuple[int, ...] = ()  # frames not to pick (regenerate: "another frame")
-    only_rank: int | None = None  # render just this pick of each segment (regenerate one slot)
-    crop_shift: str | None = None  # "left" / "right" / "up" / "down": move the crop window (regenerate)
-    rights: dict[str, Any] | None = None  # the title's rights state, recorded in the recipe
+class ThumbnailFile:
+    """One rendered thumbnail, before it becomes an Output (see generators/thumbnails/kind.py)."""
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ThumbnailParams:
-        """From a job's JSON parameters (lists become tuples, the treatment its dataclass)."""
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise InvalidInput(f"unknown thumbnail parameter(s): {', '.join(sorted(unknown))}")
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        if "treatment" in values:
-            values["treatment"] = TreatmentParams.from_value(data["treatment"])
-        return cls(**values)
+    path: Path
+    kind: str
+    mime: str
+    width: int
+    height: int
+    recipe: Recipe
+    actions: tuple[EditAction, ...]
+    source_frame: SourceFrame
+    segment: str | None = None
+    format: str | None = None  # placement / aspect, e.g. "16x9"
+    locale: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        out = {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
-        out["treatment"] = self.treatment.to_dict() if self.treatment else None
-        return out
+
+@dataclass(frozen=True)
+class ThumbnailParams(KindParams):
+    unknown_noun: ClassVar[str] = "thumbnail parameter"
+
+    segments: tuple[str, ...] = param(tuple(SEGMENTS), Names(noun="segment", values=SEGMENTS))
+    formats: tuple[str, ...] = param(tuple(FORMATS), Names(noun="format", values=FORMATS))
+    top_k: int = param(3, Int(1, MAX_TOP_K))
+    title_text: str | None = param(None, Text(MAX_TITLE_CHARS))  # drawn on every thumbnail when given
+    output: tuple[OutputType, ...] = param(("jpeg",), Names(noun="output", values=OUTPUT_TYPES, brief_noun="output type"))
+    title_name: str = param("", Internal())  # the title's name, recorded in the recipe (never drawn)
+    treatment: TreatmentParams | None = param(None, TREATMENT_SPEC)  # outpaint / restyle / clean-up instead of a plain crop
+    exclude_frames: tuple[int, ...] = param((), Internal())  # frames not to pick (regenerate: "another frame")
+    only_rank: int | None = param(None, Internal())  # render just this pick of each segment (regenerate one slot)
+    crop_shift: str | None = param(None, Internal())  # "left" / "right" / "up" / "down": move the crop window (regenerate)
+    rights: dict[str, Any] | None = param(None, Internal())  # the title's rights state, recorded in the recipe
+
+    def check_together(self) -> None:
+        if self.only_rank is not None and (not isinstance(self.only_rank, int) or not 1 <= self.only_rank <= self.top_k):
+            raise InvalidInput(f"only_rank must be from 1 to top_k ({self.top_k}), got {self.only_rank!r}")
+        if self.crop_shift not in (None, *CROP_SHIFTS):
+            raise InvalidInput(f"crop_shift must be one of {', '.join(CROP_SHIFTS)}, got {self.crop_shift!r}")
 
 
 @dataclass(frozen=True)
@@ -131,34 +134,18 @@ def _worker_count() -> int:
         return max(1, min(8, os.cpu_count() or 1))
 
 
-@register
 class ThumbnailGenerator:
+    """Scoring, picking and rendering thumbnails: the engine of the thumbnail kind (kind.py)."""
+
     kind: ClassVar[str] = "thumbnail"
     version: ClassVar[str] = "1.0.0"
 
     def check_inputs(self, analysis: Analysis, params: ThumbnailParams) -> None:
         if not isinstance(params, ThumbnailParams):
             raise InvalidInput(f"thumbnail parameters must be ThumbnailParams, got {type(params).__name__}")
-        _check_names("segment", params.segments, tuple(SEGMENTS))
-        _check_names("format", params.formats, tuple(FORMATS))
-        _check_names("output", params.output, tuple(OUTPUT_TYPES))
-        if isinstance(params.top_k, bool) or not isinstance(params.top_k, int) or not 1 <= params.top_k <= MAX_TOP_K:
-            raise InvalidInput(f"top_k must be an integer from 1 to {MAX_TOP_K}, got {params.top_k!r}")
-        if params.title_text is not None:
-            if not isinstance(params.title_text, str) or not params.title_text.strip():
-                raise InvalidInput("title_text must be a non-empty string or None")
-            if len(params.title_text) > MAX_TITLE_CHARS or not params.title_text.isprintable():
-                raise InvalidInput(f"title_text must be one printable line of at most {MAX_TITLE_CHARS} characters")
+        params.check()
         if not eligible_keyframes(analysis):
             raise InvalidInput(no_usable_frames_message(analysis))
-        if params.only_rank is not None and (not isinstance(params.only_rank, int) or not 1 <= params.only_rank <= params.top_k):
-            raise InvalidInput(f"only_rank must be from 1 to top_k ({params.top_k}), got {params.only_rank!r}")
-        if params.crop_shift not in (None, *CROP_SHIFTS):
-            raise InvalidInput(f"crop_shift must be one of {', '.join(CROP_SHIFTS)}, got {params.crop_shift!r}")
-        if params.treatment is not None:
-            if not isinstance(params.treatment, TreatmentParams):
-                raise InvalidInput("treatment must be TreatmentParams")
-            params.treatment.check()
 
     def plan(self, analysis: Analysis, params: ThumbnailParams) -> ThumbnailPlan:
         """Score and pick without rendering (cheap: for previews and explanations)."""
@@ -174,7 +161,7 @@ class ThumbnailGenerator:
     def generate(
         self, analysis: Analysis, source_path: Path, params: ThumbnailParams, out_dir: Path,
         *, backend: DiffusionBackend | None = None, on_step: StepCallback | None = None,
-    ) -> list[GeneratedFile]:
+    ) -> list[ThumbnailFile]:
         """Render the picks. With a treatment, ``backend`` is the diffusion model to use (None:
         the classical path); ``on_step`` hears each denoising step and may raise to stop."""
         # 1. check inputs, score and pick per segment
@@ -266,7 +253,7 @@ class ThumbnailGenerator:
                         suffix = None if treatment is None else f"{treatment.name}_{'ai' if r.model_used else 'classic'}"
                         name = variant_filename(segment, format_name, rank, scored.frame, output, suffix)
                         files.append(
-                            GeneratedFile(
+                            ThumbnailFile(
                                 path=write_thumbnail(r.data[output], out_dir, name),
                                 kind=self.kind,
                                 mime=OUTPUT_TYPES[output][1],
@@ -362,11 +349,3 @@ def no_usable_frames_message(analysis: Analysis) -> str:
     total = len(analysis.keyframes)
     parts = [f"{n} of {total} {_REASON_WORDS.get(reason, reason)}" for reason, n in sorted(counts.items(), key=lambda kv: -kv[1])]
     return "no frame of this title can make a thumbnail: " + "; ".join(parts)
-
-
-def _check_names(what: str, given: tuple[str, ...], known: tuple[str, ...]) -> None:
-    if isinstance(given, str) or not given:
-        raise InvalidInput(f"{what}s must be a non-empty tuple of names; known: {', '.join(known)}")
-    unknown = [g for g in given if g not in known]
-    if unknown:
-        raise InvalidInput(f"unknown {what}(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}")

@@ -1,4 +1,4 @@
-"""Render one thumbnail: crop + resize (Pillow Lanczos), an optional title treatment, encoding.
+"""Render one thumbnail: crop + resize (:mod:`generators.imaging`), an optional title treatment.
 
 The title is one centred line, or two when one would be small, in the bottom or top safe area
 over a soft gradient scrim, sized to fit the width (and at most ``TITLE_MAX_HEIGHT`` tall). It
@@ -12,7 +12,6 @@ was drawn). No model makes pixels here, so no action carries a digital source ty
 
 from __future__ import annotations
 
-import io
 import re
 import threading
 from collections.abc import Sequence
@@ -23,18 +22,10 @@ from typing import Any, Literal
 
 from PIL import Image, ImageDraw, ImageFont
 
-from generators.base import EditAction
-from generators.thumbnails.crop import CropPlan
+from generators.imaging.crop import CropPlan, apply_crop
+from generators.imaging.encode import OUTPUT_TYPES, OutputType
 from workbench.analysis.types import Face
-
-OutputType = Literal["jpeg", "webp"]
-OUTPUT_TYPES: dict[str, tuple[str, str]] = {"jpeg": (".jpg", "image/jpeg"), "webp": (".webp", "image/webp")}
-# Progressive JPEG costs ~5x the encoding time of baseline (~30 vs ~6 ms for a 1080p photo; libjpeg
-# optimises Huffman tables for progressive scans whatever ``optimize`` says) for smoother loading.
-# Baseline JPEG: progressive cost 27 ms against 6 ms per 1080p image here (libjpeg optimises
-# progressive scans whatever optimize says).
-JPEG_OPTIONS: dict[str, Any] = {"quality": 90, "progressive": False, "optimize": False}
-WEBP_OPTIONS: dict[str, Any] = {"quality": 85, "method": 4}  # method 4 is Pillow's default; 0 is ~3x faster, ~50% bigger
+from workbench.creative import EditAction
 
 # Title safe area: margins as fractions of the output's width and height.
 SAFE_MARGIN_X = 0.06
@@ -197,40 +188,6 @@ def draw_title(image: Image.Image, text: str, face_boxes: Sequence[tuple[float, 
     return TitlePlacement(position, lines, _font_name(), size, covered[position][0] > 0)
 
 
-def apply_crop(frame: Image.Image, plan: CropPlan) -> tuple[Image.Image, list[EditAction]]:
-    """``frame`` cut and resized as ``plan`` says (RGB), and the actions that say so:
-    ``c2pa.cropped`` unless the window is the whole frame, ``c2pa.resized`` when the size changes."""
-    actions: list[EditAction] = []
-    if not plan.is_full_frame:
-        actions.append(
-            EditAction(
-                "c2pa.cropped",
-                {"x": plan.x, "y": plan.y, "width": plan.width, "height": plan.height, "unit": "px"},
-            )
-        )
-    if plan.needs_resize:
-        # reducing_gap lets Pillow shrink by an integer factor first on big downscales (4K sources)
-        image = frame.resize(
-            (plan.target_width, plan.target_height), Image.Resampling.LANCZOS, box=plan.box, reducing_gap=3.0
-        )
-        actions.append(
-            EditAction(
-                "c2pa.resized",
-                {
-                    "from": [plan.width, plan.height],
-                    "to": [plan.target_width, plan.target_height],
-                    "filter": "lanczos",
-                    "upscaled": plan.upscaled,
-                },
-            )
-        )
-    else:
-        image = frame.crop(plan.box)
-    if image.mode != "RGB":
-        image = image.convert("RGB")
-    return image, actions
-
-
 def render_thumbnail(
     frame: Image.Image, plan: CropPlan, faces: Sequence[Face] = (), title_text: str | None = None
 ) -> RenderedThumbnail:
@@ -248,17 +205,6 @@ def render_thumbnail(
             )
         )
     return RenderedThumbnail(image, tuple(actions), title)
-
-
-def encode(image: Image.Image, output: OutputType) -> bytes:
-    buf = io.BytesIO()
-    if output == "jpeg":
-        image.save(buf, format="JPEG", **JPEG_OPTIONS)
-    elif output == "webp":
-        image.save(buf, format="WEBP", **WEBP_OPTIONS)
-    else:
-        raise ValueError(f"unknown output type {output!r}; known: {', '.join(OUTPUT_TYPES)}")
-    return buf.getvalue()
 
 
 def write_thumbnail(data: bytes, out_dir: Path, filename: str) -> Path:

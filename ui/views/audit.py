@@ -8,29 +8,34 @@ import streamlit as st
 
 from ui import components
 from workbench import review
+from workbench.errors import WorkbenchError
+from workbench.ids import parse_id
 
 actor = components.require_actor()
 settings = components.settings()
 st.header("Audit trail")
 
-ALL = "All titles"
 cols = st.columns([2, 2, 2, 1, 2, 2, 1])
 who = cols[0].text_input("User", key="a_actor").strip() or None
 action = cols[1].text_input("Action", key="a_action", placeholder="review, review.approve, export…",
                             help="An action or a prefix: 'review' finds every decision").strip() or None
-title = cols[2].selectbox("Title", [ALL, *review.filter_options(settings=settings)["titles"]], key="a_title")
+title = components.any_select(cols[2], "Title", review.filter_options(settings=settings)["titles"], key="a_title",
+                              any_label="All titles")
 variant_text = cols[3].text_input("Variant id", key="a_variant").strip()
 since = cols[4].date_input("From", value=None, key="a_since")
 until = cols[5].date_input("To (inclusive)", value=None, key="a_until")
 limit = cols[6].selectbox("Rows", [500, 5000, 50000], key="a_limit")
-if variant_text and not variant_text.isdigit():
-    st.error("Variant id is a number.")
-    st.stop()
+variant_id = None
+if variant_text:
+    try:
+        variant_id = parse_id(variant_text, "variant id")
+    except WorkbenchError as exc:
+        st.error(components.md(components.sentence(exc)))
+        st.stop()
 
 with components.reported():
     events = review.audit_events(
-        actor, actor=who, action=action, title=None if title == ALL else title,
-        variant_id=int(variant_text) if variant_text else None,
+        actor, actor=who, action=action, title=title, variant_id=variant_id,
         since=dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC) if since else None,
         until=dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC) if until else None,
         limit=limit, settings=settings,

@@ -10,20 +10,20 @@ from ui.components import md
 from workbench import review
 from workbench.errors import WorkbenchError
 
-ALL = "All"
-
 actor = components.require_actor()
 settings = components.settings()
 st.header("Compare", anchor=False)
 
 # 1. which group: a variant's own (?id=) or one chosen here ------------------------------------
 anchor = None
-raw_id = st.query_params.get("id") or ""
-if raw_id.isdigit():
-    rows = review.get_rows([int(raw_id)], settings=settings)
+anchor_id, bad_id = components.id_param("variant id")
+if bad_id:
+    st.error(md(bad_id))
+elif anchor_id is not None:
+    rows = review.get_rows([anchor_id], settings=settings)
     anchor = rows[0] if rows else None
     if anchor is None:
-        st.error(f"No variant {md(raw_id)}.")
+        st.error(f"No variant {anchor_id}.")
 
 options = review.filter_options(settings=settings)
 if not options["titles"]:
@@ -31,21 +31,21 @@ if not options["titles"]:
     st.stop()
 
 
-def _pick(col, label: str, values: list[str], current: str | None, key: str, *, any_value: bool) -> str | None:
-    values = [ALL, *values] if any_value else list(values)
+def _pick(col, label: str, values: list[str], current: str | None, key: str) -> str:
+    """A choice among values (no "any"): the anchor's own value first time."""
     index = values.index(current) if current in values else 0
-    choice = col.selectbox(label, values, index=index, key=key)
-    return None if choice == ALL else choice
+    return col.selectbox(label, values, index=index, key=key)
 
 
 cols = st.columns(5)
-title = _pick(cols[0], "Title", options["titles"], anchor.title_name if anchor else None, "c_title", any_value=False)
-kind = _pick(cols[1], "Kind", options["kinds"], anchor.kind if anchor else None, "c_kind", any_value=False)
-segment = _pick(cols[2], "Segment", options["segments"], anchor.segment if anchor else None, "c_segment",
-                any_value=True)
-locale = _pick(cols[3], "Locale", options["locales"], anchor.locale if anchor else None, "c_locale", any_value=True)
-placement = _pick(cols[4], "Placement", options["formats"], anchor.placement if anchor else None, "c_placement",
-                  any_value=True)
+title = _pick(cols[0], "Title", options["titles"], anchor.title_name if anchor else None, "c_title")
+kind = _pick(cols[1], "Kind", options["kinds"], anchor.kind if anchor else None, "c_kind")
+segment = components.any_select(cols[2], "Segment", options["segments"], key="c_segment",
+                                current=anchor.segment if anchor else None)
+locale = components.any_select(cols[3], "Locale", options["locales"], key="c_locale",
+                               current=anchor.locale if anchor else None)
+placement = components.any_select(cols[4], "Placement", options["formats"], key="c_placement",
+                                  current=anchor.placement if anchor else None)
 
 try:
     groups = review.slot_groups(title, kind, segment, locale=locale, settings=settings)

@@ -1,5 +1,9 @@
-"""Log in with a local account (``workbench users add NAME --role R``). The token of the login
-session is kept in this browser session's state; every run checks it (see ``ui/app.py``)."""
+"""Log in with a local account (``workbench users add NAME --role R``).
+
+This page runs at every page's address while nobody is signed in (see ``ui/nav.py``), so the
+address and its query stay as they are and the page they name shows after the login. The token
+goes into this session's state, and a single-use handoff code turns it into the browser's
+HttpOnly cookie (``ui/sessions.py``), so a reload or a new tab stays signed in."""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ import streamlit as st
 
 from ui import components
 from workbench.errors import WorkbenchError
-from workbench.users import authenticate, start_session
+from workbench.users import LoginThrottled, authenticate, start_session
 
 st.title("Creative Workbench")
 st.caption("Review, approve and export generated creatives.")
 components.show_flash()
+components.clear_dead_cookie()
 
 with st.form("login", clear_on_submit=False):
     name = st.text_input("User name", key="login_name", autocomplete="username")
@@ -20,11 +25,15 @@ with st.form("login", clear_on_submit=False):
 
 if submitted:
     try:
-        actor = authenticate(name.strip(), password, settings=components.settings())
+        actor = authenticate(name.strip(), password, client=components.client_address(),
+                             settings=components.settings())
+        token = start_session(actor, settings=components.settings())
+    except LoginThrottled as exc:
+        st.error(f"Too many failed logins: try again in {int(exc.retry_after_s)} s.")
     except WorkbenchError:
-        # One message for an unknown name and a wrong password: the form does not reveal which.
+        # One message for an unknown name, a wrong password and a disabled account.
         st.error("Wrong user name or password.")
     else:
-        st.session_state[components.TOKEN_KEY] = start_session(actor, settings=components.settings())
+        components.signed_in(token)
         st.session_state.pop("login_password", None)
         st.rerun()

@@ -1,5 +1,10 @@
 """Queue: every variant, filtered, as a paginated grid of small cached previews, with a
-selection that survives paging for batch approval."""
+selection for batch approval.
+
+A batch acts only on what the reviewer sees: the ticked variants of the current page of the
+current filter. Ticks elsewhere (another page, another filter) are kept, so going back shows
+them again, but they are not counted on the button and never decided from here; the bar says
+how many there are. Decided variants in a batch are skipped and named, not refused with it."""
 
 from __future__ import annotations
 
@@ -12,7 +17,6 @@ from ui.components import md
 from workbench import review
 from workbench.errors import WorkbenchError
 
-ALL = "All"
 COLUMNS = 4
 PER_PAGE_CHOICES = (8, 24, 48, 96)
 FILTERS = {"title": "titles", "kind": "kinds", "segment": "segments", "locale": "locales", "format": "formats",
@@ -35,10 +39,8 @@ options = review.filter_options(settings=settings)
 cols = st.columns(len(FILTERS) + 2)
 chosen: dict[str, str | None] = {}
 for col, (name, option_key) in zip(cols, FILTERS.items()):
-    values = [ALL, *options.get(option_key, [])]
-    with col:
-        pick = st.selectbox(LABELS.get(name, name.capitalize()), values, key=f"q_f_{name}", on_change=_reset_page)
-    chosen[name] = None if pick == ALL else pick
+    chosen[name] = components.any_select(col, LABELS.get(name, name.capitalize()), options.get(option_key, []),
+                                         key=f"q_f_{name}", on_change=_reset_page)
 with cols[-2]:
     version = st.selectbox("Version", ["latest", "all"], key="q_f_version", on_change=_reset_page)
 with cols[-1]:
@@ -72,25 +74,39 @@ def _clear_selection() -> None:
     st.session_state[SELECTED] = set()
 
 
-def _batch_approve() -> None:
-    ids = sorted(st.session_state[SELECTED])
+def _batch_approve(ids: tuple[int, ...]) -> None:
+    """Approve the pending ones among ``ids`` (the ticked variants the button showed, on this
+    page) that are still ticked; the others are named as skipped."""
+    ids = tuple(i for i in ids if i in st.session_state[SELECTED])
+    if not ids:
+        return
     try:
-        review.decide(actor, ids, "approve", settings=settings)
+        outcome = review.decide_pending(actor, list(ids), "approve", settings=settings)
     except WorkbenchError as exc:
         components.flash(exc, "error")
         return
-    _clear_selection()
-    components.flash(f"Approved {len(ids)} variant{'s' if len(ids) != 1 else ''}.")
+    for variant_id in ids:  # acted on: decided or skipped
+        st.session_state[SELECTED].discard(variant_id)
+        st.session_state.pop(f"q_sel_{variant_id}", None)
+    n = len(outcome.decided)
+    text = f"Approved {n} variant{'s' if n != 1 else ''}"
+    if outcome.skipped:
+        text += f"; {len(outcome.skipped)} skipped: " + ", ".join(f"#{vid} {reason}" for vid, reason in outcome.skipped)
+    components.flash(text + ".", "success" if n else "warning")
 
 
 page_ids = [row.id for row in result.items]
 selected = st.session_state[SELECTED]
-bar = st.columns([2, 2, 2, 3, 3])
+visible = tuple(i for i in page_ids if i in selected)  # what a batch acts on
+hidden = len(selected) - len(visible)
+bar = st.columns([2, 2, 3, 3, 3])
 bar[0].button("Select page", key="q_select_page", on_click=_select_page, args=(page_ids, True), disabled=not page_ids)
 bar[1].button("Clear selection", key="q_clear", on_click=_clear_selection, disabled=not selected)
 if components.can(actor, "batch_approve"):
-    bar[2].button(f"Approve selected ({len(selected)})", key="q_approve", type="primary",
-                  on_click=_batch_approve, disabled=not selected)
+    bar[2].button(f"Approve {len(visible)} selected on this page", key="q_approve", type="primary",
+                  on_click=_batch_approve, args=(visible,), disabled=not visible)
+if hidden:
+    bar[3].caption(f"{hidden} more selected on other pages or filters: not included (go back to them to act on them)")
 bar[4].markdown(f"**{result.total}** variants · page {st.session_state['q_page']} of {pages}")
 components.show_flash()
 

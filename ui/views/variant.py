@@ -1,6 +1,11 @@
 """Variant: the full preview (a player for video), its provenance, its history of versions and
 decisions, and the decision itself: approve, reject or request changes (a comment is required
-for both), and on request changes optionally regenerate with a tweak on the workers."""
+for both), and on request changes optionally regenerate with a tweak on the workers.
+
+An admin may change a decision already taken; that needs a comment and a confirmation, like
+any decision it is recorded with the state it came from. Regeneration says at once where the
+job went: to a worker, run here (``WORKBENCH_INLINE_JOBS``), or waiting because no worker
+serves its queue (with the command that starts one)."""
 
 from __future__ import annotations
 
@@ -9,34 +14,35 @@ import streamlit as st
 from ui import components
 from ui.components import md
 from workbench import review
-from workbench.errors import InvalidInput, WorkbenchError
+from workbench.errors import InvalidInput, NotFound, WorkbenchError
+from workbench.ids import parse_id
 
 actor = components.require_actor()
 settings = components.settings()
 
 KEEP = "Keep"
-FRAME_TWEAKS: dict[str, dict] = {  # one change of picture: another frame, or the crop moved
-    KEEP: {},
-    "Another frame": {"frame": "next"},
-    "Crop further left": {"crop": "left"},
-    "Crop further right": {"crop": "right"},
-    "Crop further up": {"crop": "up"},
-    "Crop further down": {"crop": "down"},
-}
-TREATMENTS = (KEEP, "outpaint", "restyle", "clean")
+DECISION_LABELS = {"approve": "Approve", "reject": "Reject", "request_changes": "Request changes"}
 
 # 1. which variant -----------------------------------------------------------------------------
-raw_id = st.query_params.get("id") or ""
-if not raw_id.isdigit():
+variant_id, bad_id = components.id_param("variant id")
+if variant_id is None:
     st.header("Variant")
-    picked = st.number_input("Variant id", min_value=1, step=1, value=None, key="v_pick")
-    if picked is None:
+    if bad_id:
+        st.error(md(bad_id))
+    picked = st.text_input("Variant id", key="v_pick").strip()
+    if not picked:
         st.info("Open a variant from the Queue or Compare page, or give its id.")
         st.stop()
-    raw_id = str(int(picked))
-variant_id = int(raw_id)
+    try:
+        variant_id = parse_id(picked, "variant id")
+    except WorkbenchError as exc:
+        st.error(md(components.sentence(exc)))
+        st.stop()
 try:
     detail = review.variant_detail(variant_id, settings=settings)
+except NotFound:
+    st.error(f"No variant {variant_id}.")
+    st.stop()
 except WorkbenchError as exc:
     components.error(exc)
     st.stop()
@@ -62,26 +68,36 @@ with left:
 
 # 3. decide ------------------------------------------------------------------------------------
 def start_regeneration(tweak: dict, comment: str | None = None) -> None:
-    """Submit a new version of this slot with the tweak to the workers; progress shows below.
-    (``workbench.regenerate`` is imported here, when used.)"""
+    """Submit a new version of this slot with the tweak; where the job went (a worker, this
+    process, or nowhere yet) shows below at once, with the job's state."""
     from workbench.regenerate import regenerate
 
-    job = regenerate(actor, variant_id, tweak, comment=comment, settings=settings)
-    st.session_state[f"v_job_{variant_id}"] = job.id
+    made = regenerate(actor, variant_id, tweak, comment=comment, settings=settings)
+    st.session_state[f"v_job_{variant_id}"] = made.job.id
+    st.session_state[f"v_dispatch_{variant_id}"] = (made.dispatch.route, made.dispatch.queue, made.dispatch.note)
 
 
 def tweak_inputs(prefix: str) -> dict:
-    """The tweak chosen: a frame or crop change, a treatment, a seed (for a treatment), combined."""
-    cols = st.columns(3)
-    frame = cols[0].selectbox("Frame or crop", list(FRAME_TWEAKS), key=f"{prefix}_frame")
-    treatment = cols[1].selectbox("Treatment", TREATMENTS, key=f"{prefix}_treatment")
-    seed = cols[2].number_input("Seed", min_value=0, max_value=2**31 - 1, value=None, step=1, key=f"{prefix}_seed",
-                                help="Another seed for a model treatment")
-    tweak = dict(FRAME_TWEAKS[frame])
-    if treatment != KEEP:
-        tweak["treatment"] = treatment
-    if seed is not None:
-        tweak["seed"] = int(seed)
+    """The tweak chosen, from the controls of the variant's kind (its ``tweaks``): each choice is
+    a select box that starts at "Keep", each number an empty field; the non-empty ones combine."""
+    specs = components.tweak_specs(row.kind)
+    if not specs:
+        st.caption("This kind has no tweaks: regenerating makes the same recipe again.")
+        return {}
+    cols = st.columns(min(3, len(specs)))
+    tweak: dict = {}
+    for n, spec in enumerate(specs):
+        col = cols[n % len(cols)]
+        if spec.type == "int":
+            value = col.number_input(spec.label, min_value=spec.low, max_value=spec.high, value=None, step=1,
+                                     key=f"{prefix}_{spec.name}", help=spec.help or None)
+            if value is not None:
+                tweak[spec.name] = int(value)
+        else:
+            labels = {label: value for value, label in spec.choices}
+            picked = col.selectbox(spec.label, [KEEP, *labels], key=f"{prefix}_{spec.name}", help=spec.help or None)
+            if picked != KEEP:
+                tweak[spec.name] = labels[picked]
     return tweak
 
 
@@ -92,8 +108,30 @@ with right:
         st.info("Your role can view variants but not decide on them.")
     elif row.status != "pending" and actor.role != "admin":
         st.info(f"Decided: {md(row.status.replace('_', ' '))}. Only an admin can change a decision.")
+    elif row.status != "pending":
+        # an admin changing an earlier decision: the new one, why, and a confirmation
+        was = row.status.replace("_", " ")
+        st.info(f"Decided: {md(was)}. As an admin you can change it: say why and confirm.")
+        choices = [d for d in ("approve", "reject", "request_changes") if review.DECISION_STATUS[d] != row.status]
+        with st.form("v_change", clear_on_submit=False):
+            change_to = st.radio("Change to", choices, horizontal=True, key="v_change_to",
+                                 format_func=lambda d: DECISION_LABELS[d])
+            change_comment = st.text_area("Why (required)", key="v_change_comment", max_chars=2000)
+            confirmed = st.checkbox(f"I am changing a decision already taken (now: {was})", key="v_change_confirm")
+            changed = st.form_submit_button("Change decision")
+        if changed:
+            if not change_comment.strip():
+                st.error("A comment is required to change a decision.")
+            elif not confirmed:
+                st.error("Tick the confirmation to change a decision already taken.")
+            else:
+                with components.reported():
+                    review.decide(actor, [variant_id], change_to, change_comment.strip(), settings=settings)
+                    now = review.DECISION_STATUS[change_to].replace("_", " ")
+                    components.flash(f"Variant #{variant_id}: {was} → {now}.")
+                    st.rerun()
     else:
-        if st.button("Approve", key="v_approve", type="primary", disabled=row.status == "approved"):
+        if st.button("Approve", key="v_approve", type="primary"):
             with components.reported():
                 review.decide(actor, [variant_id], "approve", settings=settings)
                 components.flash(f"Approved variant #{variant_id}.")
@@ -139,21 +177,31 @@ with right:
 
     job_id = st.session_state.get(f"v_job_{variant_id}")
     if job_id is not None:
+        route, queue, note = st.session_state.get(f"v_dispatch_{variant_id}") or ("queued", None, None)
 
         @st.fragment(run_every=1.0)
         def regeneration_progress() -> None:
             from workbench.jobs import FINISHED, get_job
+            from workbench.queue import serving
 
             job = get_job(job_id, settings=settings)
             st.progress(min(1.0, max(0.0, job.progress)), text=f"Regenerating: job {job.id} {job.state}")
             if job.state in FINISHED:
                 # Done: a full rerun shows the new version in the history below.
                 st.session_state.pop(f"v_job_{variant_id}", None)
+                st.session_state.pop(f"v_dispatch_{variant_id}", None)
                 if job.state == "succeeded":
                     components.flash("The new version is in the queue as pending.")
                 else:
                     components.flash(f"Regeneration {job.state}: {job.error or 'no error recorded'}", "error")
                 st.rerun()
+            if route == "inline":
+                st.info(f"Running here, in the review app: no worker serves the {md(queue)} queue.")
+            elif route == "no_worker" and job.state == "queued":
+                if queue and serving(queue, settings):
+                    st.caption(f"A worker now serves the {md(queue)} queue: it takes the job next.")
+                else:
+                    st.warning(md(note or "no worker serves the job's queue: it waits until one starts"))
 
         regeneration_progress()
 
@@ -179,7 +227,7 @@ with ecol:
         st.dataframe(events, hide_index=True, width="stretch")
     else:
         st.caption("No decisions yet.")
-with st.expander("Why this frame", expanded=True):
+with st.expander(components.explanation_heading(detail.explanation), expanded=True):
     components.explanation(row, detail.explanation, heading=False)
 with st.expander("Recipe"):
     st.json(row.recipe or {}, expanded=False)

@@ -209,15 +209,25 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     config = alembic_config(engine.url)
     if engine.dialect.name == "sqlite":
         # pysqlite would commit around DDL on its own; drive the transaction by hand instead.
+        # Foreign keys are off while the schema changes (SQLite's own procedure: a table rebuilt
+        # by a batch migration is dropped and recreated under its references) and every
+        # reference is checked before the commit.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             try:
-                config.attributes["connection"] = connection
-                command.upgrade(config, revision)
-            except BaseException:
-                connection.exec_driver_sql("ROLLBACK")
-                raise
-            connection.exec_driver_sql("COMMIT")
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, revision)
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise WorkbenchError(f"the catalog upgrade would break {len(broken)} reference(s), e.g. {tuple(broken[0])}; nothing was changed")
+                except BaseException:
+                    connection.exec_driver_sql("ROLLBACK")
+                    raise
+                connection.exec_driver_sql("COMMIT")
+            finally:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
     else:
         with engine.begin() as connection:
             if engine.dialect.name == "postgresql":

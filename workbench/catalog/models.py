@@ -31,7 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, ma
 
 from workbench.errors import WorkbenchError
 
-AssetKind = Literal["video", "image"]
+AssetKind = Literal["video", "image", "audio", "document"]
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 ReviewStatus = Literal["pending", "approved", "rejected", "changes_requested"]
 
@@ -303,6 +303,7 @@ class Variant(Base):
     recipe: Mapped[dict[str, Any]]
     recipe_key: Mapped[str | None] = mapped_column(sa.String(64))  # hash of the recipe (NULL: a pre-0004 duplicate)
     score: Mapped[float | None]
+    qa_flags: Mapped[list[Any] | None]  # the kind's QA flags ("overflow", "missing_glyphs"); None or []: none
     review_status: Mapped[ReviewStatus] = mapped_column(
         _enum(REVIEW_STATUSES, "review_status"), default="pending", index=True
     )
@@ -311,9 +312,27 @@ class Variant(Base):
     title: Mapped[Title] = relationship()
     job: Mapped[Job | None] = relationship()
     asset: Mapped[Asset] = relationship(lazy="joined")
+    files: Mapped[list[VariantFile]] = relationship(back_populates="variant", order_by="VariantFile.id")
 
     def __repr__(self) -> str:
         return f"Variant(id={self.id}, slot={self.slot_key!r}, v{self.version}, {self.review_status})"
+
+
+class VariantFile(Base):
+    """A file of a variant besides its primary asset (a sidecar): a cut list, a VAST document,
+    a review rendition. The primary's manifest names each one's sha256 in its recipe."""
+
+    __tablename__ = "variant_files"
+    __table_args__ = (sa.UniqueConstraint("variant_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(sa.ForeignKey("variants.id"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(sa.String(255))
+    asset_id: Mapped[int] = mapped_column(sa.ForeignKey("assets.id"))
+
+    variant: Mapped[Variant] = relationship(back_populates="files")
+    asset: Mapped[Asset] = relationship(lazy="joined")
 
 
 class _EventColumns:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from workbench.analysis import types as atypes
 from workbench.catalog.models import Analysis, Asset, AuditEvent, CatalogLock, Keyframe, Shot, Title, Transition, Variant
+from workbench.creative import slot_key  # noqa: F401  (the catalog's slot keys: one builder, there)
 from workbench.errors import InvalidInput, NotFound
 from workbench.ids import MAX_ID, is_id_text, shown
 
@@ -35,16 +36,6 @@ def stable_hash(value: Any) -> str:
 def params_hash(params: Mapping[str, Any]) -> str:
     """The key an analysis is cached under, beside the source hash and analyzer version."""
     return stable_hash(dict(params))
-
-
-def slot_key(title_id: int, kind: str, segment: str | None, locale: str | None, format: str | None) -> str:
-    """The variant slot: ``"<title>/<kind>/<segment>/<locale>/<format>"``, ``-`` for an unset part.
-    Versions of the same creative share a slot."""
-    parts = [str(title_id), kind, segment or "-", locale or "-", format or "-"]
-    for part in parts:
-        if "/" in part or not part:
-            raise InvalidInput(f"bad variant slot part {part!r}: must be non-empty and contain no '/'")
-    return "/".join(parts)
 
 
 # -- assets and titles ------------------------------------------------------------------------

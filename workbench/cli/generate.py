@@ -1,7 +1,12 @@
-"""Generating creatives: the friendly per-kind commands."""
+"""Generating creatives: ``workbench generate KIND TITLE`` for any kind, and each kind's own
+friendly command (``workbench thumbnails``...), which its folder contributes
+(:meth:`generators.base.CreativeKind.cli_commands`)."""
 
 from __future__ import annotations
 
+import inspect
+import json
+from collections.abc import Callable
 from typing import Annotated, Any, Optional
 
 import typer
@@ -11,58 +16,92 @@ from workbench.errors import InvalidInput
 
 
 @guarded
-def thumbnails(
-    title: str,
-    segments: Annotated[Optional[str], typer.Option(help="Comma-separated audience segments (default: all).")] = None,
-    formats: Annotated[Optional[str], typer.Option(help="Comma-separated formats: 16x9,2x3,1x1,9x16 (default: all).")] = None,
-    top_k: Annotated[int, typer.Option("--top-k", help="Variants per segment and format.")] = 3,
-    text: Annotated[Optional[str], typer.Option("--text", help="Title text treatment to draw.")] = None,
-    webp: Annotated[bool, typer.Option(help="Also write WebP.")] = False,
-    treatment: Annotated[Optional[str], typer.Option(help="outpaint (extend to the format instead of cropping), restyle (per-segment look) or clean (remove text/logos).")] = None,
-    engine: Annotated[str, typer.Option(help="auto (the model when WORKBENCH_DIFFUSION_MODEL is set), model or classical.")] = "auto",
-    seed: Annotated[int, typer.Option(help="Seed of the model treatment.")] = 0,
-    steps: Annotated[Optional[int], typer.Option(help="Denoising steps (default WORKBENCH_DIFFUSION_STEPS).")] = None,
-    strength: Annotated[Optional[float], typer.Option(help="How far a model treatment may move from the frame, 0-1.")] = None,
-    prompt: Annotated[Optional[str], typer.Option(help="Prompt instead of the segment's template.")] = None,
-    negative_prompt: Annotated[Optional[str], typer.Option("--negative-prompt", help="Negative prompt instead of the default.")] = None,
-    region: Annotated[Optional[list[str]], typer.Option(help="Clean-up region x,y,w,h in 0-1 of the frame (repeatable; default: detect text).")] = None,
+def generate(
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="A creative kind (see `workbench kinds`).")],
+    title: Annotated[str, typer.Argument(help="Title name or id.")],
+    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="NAME=VALUE", help="A parameter (repeatable); lists are comma-separated.")] = None,
+    params_json: Annotated[Optional[str], typer.Option("--params", metavar="JSON", help="All parameters as one JSON object (then --set on top).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Personalized thumbnails per audience segment, cropped for every placement, C2PA-signed."""
-    from generators.diffusion.treatments import TreatmentParams
-    from generators.thumbnails.generator import ThumbnailParams
+    """Make a kind's variants of a title: signed, stored, catalogued, each in its slot."""
+    from generators import get_kind
+
+    creative = get_kind(kind)
+    base = {}
+    if params_json:
+        try:
+            base = json.loads(params_json)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"--params is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    pairs = []
+    for item in set_ or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput(f"--set {item!r}: give NAME=VALUE")
+        pairs.append((name.strip(), value))
+    params = creative.Params.from_text(pairs, base)
+    run_and_print(creative.kind, title, params, as_json)
+
+
+def run_and_print(kind: str, title: str, params, as_json: bool) -> None:
+    """Generate and print the variants (a table, or JSON): shared by every kind's command."""
     from workbench import workflow
 
-    kwargs: dict[str, Any] = {"top_k": top_k, "title_text": text, "output": ("jpeg", "webp") if webp else ("jpeg",)}
-    if treatment:
-        regions = tuple(_region(r) for r in region or ())
-        kwargs["treatment"] = TreatmentParams(treatment, engine, seed, steps, strength=strength, prompt=prompt,  # type: ignore[arg-type]
-                                              negative_prompt=negative_prompt, regions=regions)
-    if segments:
-        kwargs["segments"] = tuple(s.strip() for s in segments.split(",") if s.strip())
-    if formats:
-        kwargs["formats"] = tuple(s.strip() for s in formats.split(",") if s.strip())
     with Bar("analysing", not as_json) as bar:
-        result = workflow.generate_thumbnails(title, ThumbnailParams(**kwargs), progress=bar)
+        result = workflow.generate(kind, title, params, progress=bar)
     if as_json:
         emit_json(result)
         return
-    table(("segment", "format", "pick", "score", "variant", "file"),
-          ((v.segment or "-", v.format or "-", v.rank, f"{v.score:.3f}", f"{v.variant_id} v{v.version}", v.export_path)
+    table(("segment", "locale", "slot", "score", "variant", "file"),
+          ((v.segment or "-", v.locale or "-", _label(v.slot), f"{v.score:.3f}", f"{v.variant_id} v{v.version}", v.export_path)
            for v in result.variants))
     new = sum(not v.reused for v in result.variants)
     say(f"{len(result.variants)} signed variants ({new} new) for {result.title_name!r} in {result.seconds:.2f}s")
 
 
-def _region(text: str) -> tuple[float, float, float, float]:
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4:
-        raise InvalidInput(f"region {text!r}: give x,y,w,h as four numbers from 0 to 1")
-    return values  # type: ignore[return-value]
+def _label(format_key: str) -> str:
+    from workbench.creative import slot_label
+
+    return slot_label(format_key)
+
+
+@guarded
+def kinds(as_json: JsonOpt = False) -> None:
+    """The creative kinds this workbench makes, with their parameters."""
+    from generators import kinds as registered
+
+    rows = [{"kind": k.kind, "label": k.label, "version": k.version,
+             "parameters": sorted(k.brief_properties()), "tweaks": [t.name for t in k.tweaks]}
+            for k in registered().values()]
+    if as_json:
+        emit_json(rows)
+        return
+    table(("kind", "label", "version", "parameters", "regenerate tweaks"),
+          ((r["kind"], r["label"], r["version"], ", ".join(r["parameters"]), ", ".join(r["tweaks"]) or "-") for r in rows))
+
+
+def kind_command(kind: str, build: Callable[..., Any]) -> Callable[..., None]:
+    """A command of TITLE, the kind's own options (``build``'s parameters) and --json, that
+    builds the kind's parameters with ``build`` and runs the one generate path."""
+    options = inspect.signature(build, eval_str=True).parameters.values()
+
+    def command(title: str, as_json: bool = False, **values: Any) -> None:
+        run_and_print(kind, title, build(**values), as_json)
+
+    title = inspect.Parameter("title", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str)
+    as_json = inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=JsonOpt)
+    command.__signature__ = inspect.Signature([title, *(o.replace(kind=inspect.Parameter.KEYWORD_ONLY) for o in options),
+                                               as_json])  # type: ignore[attr-defined]
+    command.__doc__ = build.__doc__
+    command.__name__ = build.__name__
+    return command
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(thumbnails)
+    from generators import kinds as registered
+
+    app.command()(generate)
+    app.command()(kinds)
+    for creative in registered().values():
+        for cmd in creative.cli_commands():
+            app.command(cmd.name)(guarded(kind_command(creative.kind, cmd.build)))

@@ -36,7 +36,11 @@ def worker(
 
     # Import the heavy libraries (OpenCV, PyAV, c2pa, torch) once in the parent: pool processes
     # fork with them loaded instead of paying ~0.9 s on their first job. No model or CUDA here.
+    # The kind registry (with WORKBENCH_PLUGINS) is loaded here too, so every job sees every kind.
     import workbench.workflow  # noqa: F401
+    from generators import kinds
+
+    kinds()
 
     celery_app = make_app(settings)
 

@@ -21,6 +21,8 @@ def demo(as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json(result)
         return
+    table(("segment", "format", "variant", "score", "file"),
+          ((p["segment"], p["format"], p["variant_id"], f"{p['score']:.3f}", p["file"]) for p in result.picks))
     line("\ncontact sheet: ", (result.contact_sheet, "bold"))
 
 

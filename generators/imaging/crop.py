@@ -1,4 +1,5 @@
-"""Smart crop: where in the source frame each thumbnail format is cut from.
+"""Smart crop: where in a frame each placement is cut from, and the cut itself (shared by every
+kind: thumbnails, treatments, export deliveries, vertical trailers).
 
 ``plan_crop`` is a pure function of sizes, faces and the saliency box. It always takes the
 largest window of the target aspect that fits the frame (no zooming in, so no needless loss of
@@ -24,7 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from PIL import Image
+
 from workbench.analysis.types import Box, Face
+from workbench.creative import EditAction
 
 FORMATS: dict[str, tuple[int, int]] = {
     "16x9": (1920, 1080),
@@ -240,3 +244,37 @@ def plan_crop(
     if faces:
         strategy = "all_faces" if kept == len(faces) else "some_faces"
     return CropPlan(x, y, win_w, win_h, frame_w, frame_h, target_w, target_h, kept, len(faces), strategy)
+
+
+def apply_crop(frame: Image.Image, plan: CropPlan) -> tuple[Image.Image, list[EditAction]]:
+    """``frame`` cut and resized as ``plan`` says (RGB), and the actions that say so:
+    ``c2pa.cropped`` unless the window is the whole frame, ``c2pa.resized`` when the size changes."""
+    actions: list[EditAction] = []
+    if not plan.is_full_frame:
+        actions.append(
+            EditAction(
+                "c2pa.cropped",
+                {"x": plan.x, "y": plan.y, "width": plan.width, "height": plan.height, "unit": "px"},
+            )
+        )
+    if plan.needs_resize:
+        # reducing_gap lets Pillow shrink by an integer factor first on big downscales (4K sources)
+        image = frame.resize(
+            (plan.target_width, plan.target_height), Image.Resampling.LANCZOS, box=plan.box, reducing_gap=3.0
+        )
+        actions.append(
+            EditAction(
+                "c2pa.resized",
+                {
+                    "from": [plan.width, plan.height],
+                    "to": [plan.target_width, plan.target_height],
+                    "filter": "lanczos",
+                    "upscaled": plan.upscaled,
+                },
+            )
+        )
+    else:
+        image = frame.crop(plan.box)
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    return image, actions

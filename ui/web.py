@@ -1,0 +1,284 @@
+"""The review app's HTTP layer around Streamlit (mounted by ``ui/server.py`` through ``st.App``).
+
+What Streamlit leaves open, and what this closes (``docs/review.md`` has the whole picture):
+
+* **Framing and sniffing.** Streamlit sends no ``X-Frame-Options`` or CSP, so any site could
+  frame the app (clickjacking). :class:`SecurityHeaders` adds, to every HTTP response
+  (pages, static assets, media, errors, these routes): ``X-Frame-Options: DENY``,
+  ``Content-Security-Policy: frame-ancestors 'none'`` (only that directive: a full CSP would
+  have to allow Streamlit's own inline styles and scripts), ``X-Content-Type-Options: nosniff``
+  and ``Referrer-Policy: no-referrer``.
+* **Endpoints nobody here needs.** ``/_stcore/metrics`` (the server's internal figures) and the
+  agent API (``/_stcore/agent/...``, off by default, and off in ``ui.launch``) answer 404.
+* **Media after logout.** Streamlit serves ``/media/<id>`` files (previews, full-size files,
+  downloads) to anyone holding the URL for as long as it keeps them (about a minute after the
+  page moved on). :class:`Guard` serves them, and uploads, only to a request carrying a
+  ``wb_session`` cookie of a live session, checked in the catalog on each request, so they stop
+  at logout.
+* **The session cookie** (see :mod:`ui.sessions`): ``POST /_wb/session`` exchanges a single-use
+  handoff code for an ``HttpOnly; SameSite=Strict`` cookie; ``POST /_wb/logout`` clears a cookie
+  whose session has ended.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from http.cookies import SimpleCookie
+from typing import Any
+
+from ui import sessions
+
+log = logging.getLogger(__name__)
+
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+_HEADER_NAMES = frozenset(name for name, _ in SECURITY_HEADERS)
+BLOCKED_PREFIXES = ("/_stcore/metrics", "/_stcore/agent")  # 404
+SESSION_PREFIXES = ("/media/", "/_stcore/upload_file")  # 403 without a live session cookie
+MAX_BODY = 1024
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+# -- paths ------------------------------------------------------------------------------------
+
+
+def base_path() -> str:
+    """Streamlit's ``server.baseUrlPath`` as ``/prefix`` ("" when served at the root)."""
+    from streamlit import config
+
+    base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}" if base else ""
+
+
+def url(route: str) -> str:
+    """A route of this module as the browser calls it (under the base path)."""
+    return base_path() + route
+
+
+def app_path(raw: str) -> str:
+    """A request path as the routes see it: repeated slashes collapsed, the base path removed."""
+    path = re.sub(r"/{2,}", "/", raw or "/")
+    base = base_path()
+    if base and (path == base or path.startswith(base + "/")):
+        path = path[len(base):] or "/"
+    return path
+
+
+def _matches(path: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether ``path`` is one of ``prefixes`` or under one."""
+    return any(path == p.rstrip("/") or path.startswith(p.rstrip("/") + "/") for p in prefixes)
+
+
+# -- cookies ----------------------------------------------------------------------------------
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers") or ():
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def cookie_token(scope: Scope) -> str | None:
+    """The ``wb_session`` cookie of a request, when it looks like a token at all."""
+    raw = [v.decode("latin-1") for k, v in scope.get("headers") or () if k.lower() == b"cookie"]
+    if not raw:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load("; ".join(raw))
+    except Exception:  # noqa: BLE001 (a malformed Cookie header is no session)
+        return None
+    morsel = jar.get(sessions.COOKIE_NAME)
+    value = morsel.value if morsel is not None else None
+    return value if sessions.valid_token_text(value) else None
+
+
+def session_is_live(token: str) -> bool:
+    """Whether a token names a live catalog session (blocking: a database read)."""
+    from workbench.settings import get_settings
+    from workbench.users import SessionExpired, actor_for_session
+
+    try:
+        actor_for_session(token, settings=get_settings())
+    except SessionExpired:
+        return False
+    return True
+
+
+async def live_cookie(scope: Scope) -> bool:
+    token = cookie_token(scope)
+    if token is None:
+        return False
+    from anyio import to_thread
+
+    return await to_thread.run_sync(session_is_live, token)
+
+
+def _is_https(scope: Scope) -> bool:
+    return scope.get("scheme") == "https" or (_header(scope, b"x-forwarded-proto") or "").lower() == "https"
+
+
+def _cookie_header(value: str, max_age: int, secure: bool) -> bytes:
+    parts = [f"{sessions.COOKIE_NAME}={value}", "HttpOnly", "SameSite=Strict", f"Path={base_path() or '/'}",
+             f"Max-Age={max_age}"]
+    if secure:
+        parts.append("Secure")
+    return "; ".join(parts).encode("latin-1")
+
+
+# -- plain responses --------------------------------------------------------------------------
+
+
+async def respond(send: Send, status: int, body: bytes | dict | None = None, *,
+                  headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    if isinstance(body, dict):
+        payload, kind = json.dumps(body).encode(), b"application/json"
+    else:
+        payload, kind = body or b"", b"text/plain; charset=utf-8"
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", kind), (b"content-length", str(len(payload)).encode()),
+                            (b"cache-control", b"no-store"), *headers]})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _read_body(receive: Receive, limit: int = MAX_BODY) -> bytes | None:
+    """The request body, or None when it is larger than ``limit``."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _same_origin(scope: Scope) -> bool:
+    """A browser's cross-site POST is refused (the cookie is SameSite=Strict anyway)."""
+    site = _header(scope, b"sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = _header(scope, b"origin")
+    if origin is None:
+        return True
+    origin_host = origin.split("://", 1)[-1].rstrip("/").lower()
+    host = (_header(scope, b"host") or "").lower()
+    if origin_host == host:
+        return True
+    # a proxy may pass the host without the port the browser used (nginx's $host)
+    return ":" not in host.rsplit("]", 1)[-1] and origin_host.rsplit(":", 1)[0] == host
+
+
+# -- middleware -------------------------------------------------------------------------------
+
+
+class SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` to every HTTP response (replacing any of the same name)."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers") or () if k.lower() not in _HEADER_NAMES]
+                message = {**message, "headers": [*kept, *SECURITY_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class Guard:
+    """404 for the endpoints nobody needs; media and uploads only with a live session cookie;
+    the two session routes (handled here, before Streamlit's routing)."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = app_path(scope.get("path", "/"))
+        if _matches(path, BLOCKED_PREFIXES):
+            await respond(send, 404, b"Not Found")
+            return
+        if _matches(path, SESSION_PREFIXES):
+            try:
+                live = await live_cookie(scope)
+            except Exception:  # the catalog did not answer: refuse, with the headers, and say so
+                log.exception("event=session_check_failed path=%s", path)
+                await respond(send, 503, b"The session could not be checked: try again.")
+                return
+            if not live:
+                await respond(send, 403, b"Log in to see this.")
+                return
+        if path in (sessions.SESSION_ROUTE, sessions.LOGOUT_ROUTE):
+            if scope.get("method") != "POST":
+                await respond(send, 405, b"Method Not Allowed", headers=((b"allow", b"POST"),))
+            elif not _same_origin(scope):
+                await respond(send, 403, {"error": "cross-site request"})
+            else:
+                try:
+                    await (set_session_cookie if path == sessions.SESSION_ROUTE else clear_session_cookie)(
+                        scope, receive, send)
+                except Exception:
+                    log.exception("event=session_route_failed path=%s", path)
+                    await respond(send, 503, {"error": "the session could not be checked: try again"})
+            return
+        await self.app(scope, receive, send)
+
+
+async def set_session_cookie(scope: Scope, receive: Receive, send: Send) -> None:
+    """``POST /_wb/session`` with ``{"code": ...}``: the cookie for the code's session, once."""
+    from anyio import to_thread
+
+    from workbench.settings import get_settings
+
+    body = await _read_body(receive)
+    try:
+        code = json.loads(body or b"").get("code") if body else None
+    except (ValueError, AttributeError):
+        code = None
+    token = sessions.redeem(code)
+    if token is None or not await to_thread.run_sync(session_is_live, token):
+        await respond(send, 403, {"error": "unknown, used or expired code: log in again"})
+        return
+    cookie = _cookie_header(token, get_settings().session_ttl_s, _is_https(scope))
+    await respond(send, 204, headers=((b"set-cookie", cookie),))
+
+
+async def clear_session_cookie(scope: Scope, receive: Receive, send: Send) -> None:
+    """``POST /_wb/logout``: clear the cookie, unless it names a live session (a newer login
+    in another tab of this browser). The session itself was revoked by the logout."""
+    await _read_body(receive)
+    if await live_cookie(scope):
+        await respond(send, 200, {"cleared": False})
+        return
+    await respond(send, 200, {"cleared": True}, headers=((b"set-cookie", _cookie_header("", 0, _is_https(scope))),))
+
+
+def middleware() -> list:
+    """The middleware ``st.App`` puts in front of Streamlit's own (outermost first)."""
+    from starlette.middleware import Middleware
+
+    return [Middleware(SecurityHeaders), Middleware(Guard)]
