@@ -19,6 +19,8 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	$(PY) -m pip install -q $(TORCH)
 	# facenet-pytorch ships trained MTCNN face weights; --no-deps keeps its old torch pin away
 	$(PY) -m pip install -q --no-deps facenet-pytorch==2.6.0
+	# silero-vad ships its trained speech detector as a TorchScript file; only that file is used
+	$(PY) -m pip install -q --no-deps silero-vad==6.2.3
 	$(PY) -m pip install -q -r requirements.txt -r requirements-test.txt
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
@@ -35,6 +37,7 @@ bench: setup
 	$(PY) benchmarks/bench_analysis.py
 	$(PY) benchmarks/bench_thumbnails.py
 	$(PY) benchmarks/bench_diffusion.py
+	$(PY) benchmarks/bench_trailers.py
 	$(PY) benchmarks/bench_export.py
 	$(PY) benchmarks/bench_ui.py
 

@@ -33,10 +33,11 @@ from benchmarks.common import bench_title, machine
 from generators.imaging.crop import FORMATS, plan_crop
 from generators.thumbnails.generator import ThumbnailParams
 from generators.imaging.encode import JPEG_OPTIONS
-from generators.thumbnails.segments import SEGMENTS
+from generators.audience.segments import SEGMENTS
 from workbench import review, workflow
 from workbench.access import Actor
-from workbench.export import DELIVERY_SPECS, MAX_WORKERS, export_approved
+from workbench.deliveries.stills import DELIVERY_SPECS
+from workbench.export import MAX_WORKERS, export_approved
 from workbench.settings import Settings
 
 REVIEWER = Actor("bench-reviewer", "creative")

@@ -63,7 +63,7 @@ def main() -> None:
             workflow.sign_outputs(files, settings)
             sign.append(time.perf_counter() - t)
             # 3. baseline: plain JPEG encodes of as many 1080p frames
-            frame = Image.fromarray(np.asarray(Image.open(files[0].path).convert("RGB").resize((1920, 1080))))
+            frame = Image.fromarray(np.asarray(Image.open(files[0].primary.path).convert("RGB").resize((1920, 1080))))
             t = time.perf_counter()
             for _ in range(n):
                 frame.save(io.BytesIO(), "JPEG", quality=90)

@@ -65,7 +65,7 @@ def build_catalog(home: Path, variants: int) -> int:
     from PIL import Image, ImageDraw
 
     from generators.thumbnails.generator import ThumbnailParams
-    from generators.thumbnails.segments import SEGMENTS
+    from generators.audience.segments import SEGMENTS
     from workbench import workflow
     from workbench.catalog import open_catalog, repo
     from workbench.previews import preview_path

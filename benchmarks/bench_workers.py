@@ -51,7 +51,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from benchmarks.common import CACHE, bench_title, machine  # noqa: E402
 from generators.thumbnails.generator import ThumbnailParams  # noqa: E402
-from generators.thumbnails.segments import SEGMENTS  # noqa: E402
+from generators.audience.segments import SEGMENTS  # noqa: E402
 from workbench import jobs, workflow  # noqa: E402
 from workbench.briefs import load_brief, plan_jobs  # noqa: E402
 from workbench.catalog import open_catalog  # noqa: E402

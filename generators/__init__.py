@@ -13,9 +13,11 @@ import os
 
 from generators.base import CreativeKind, PluginError
 from generators.thumbnails.kind import ThumbnailKind
+from generators.trailers.kind import TrailerKind
 
 KINDS: dict[str, CreativeKind] = {k.kind: k for k in (
     ThumbnailKind(),
+    TrailerKind(),
 )}
 
 _plugins_loaded = False

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from workbench.media.probe import MediaInfo
     from workbench.settings import Settings
 
-StepCallback = Callable[[int, int], None]  # (done, total): hears each denoising step, may raise to stop
+StepCallback = Callable[[int, int], None]  # (done, total): the generation step's progress (denoising steps, rendered frames); may raise to stop
 Progress = Callable[[int, int | None], None]
 
 

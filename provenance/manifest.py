@@ -43,6 +43,8 @@ COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA = DIGITAL_SOURCE_TYPE_PREFIX + "composi
 CLAIM_GENERATOR = "Creative Workbench"
 
 _MIME_NAMES = {"image/jpeg": "JPEG", "image/webp": "WebP", "image/png": "PNG", "video/mp4": "MP4"}
+# what an ingredient may be besides those (a trailer's music bed)
+_INGREDIENT_MIMES = {**_MIME_NAMES, "audio/mpeg": "MP3", "audio/wav": "WAV"}
 
 # The embedded thumbnail is most of the signing time (a 1080p JPEG on 2 cores: ~120 ms with it,
 # ~4-5 ms without) and the review UI renders its own previews. Off also skips ingredient thumbnails.
@@ -150,7 +152,7 @@ def check_inputs(src: Path, dst: Path, spec: ManifestSpec) -> None:
 
     ingredients = ([spec.parent] if spec.parent else []) + list(spec.components)
     for ing in ingredients:
-        if ing.mime not in _MIME_NAMES or not _looks_like(ing.data[:16], ing.mime):
+        if ing.mime not in _INGREDIENT_MIMES or not _looks_like(ing.data[:16], ing.mime):
             raise ProvenanceError(f"ingredient {ing.title!r} is not a {ing.mime} file")
     if spec.parent is not None and spec.parent.relationship != "parentOf":
         raise ProvenanceError(f"the parent ingredient must be 'parentOf', got {spec.parent.relationship!r}")
@@ -283,6 +285,10 @@ def _looks_like(head: bytes, mime: str) -> bool:
         return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
     if mime == "video/mp4":
         return head[4:8] == b"ftyp"
+    if mime == "audio/mpeg":
+        return head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
+    if mime == "audio/wav":
+        return head[:4] == b"RIFF" and head[8:12] == b"WAVE"
     return False
 
 

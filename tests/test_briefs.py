@@ -14,7 +14,7 @@ import pytest
 
 from generators.imaging.crop import FORMATS
 from generators.thumbnails.generator import ThumbnailParams
-from generators.thumbnails.segments import SEGMENTS
+from generators.audience.segments import SEGMENTS
 from workbench.briefs import (
     MAX_BRIEF_BYTES,
     InvalidBrief,
@@ -31,6 +31,7 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets" / "briefs"
 ALL_SEGMENTS = list(SEGMENTS)
 ALL_FORMATS = list(FORMATS)
 KNOWN_SEGMENTS = ", ".join(SEGMENTS)
+KNOWN_KINDS = "thumbnail, trailer"
 
 
 def yaml_brief(text: str) -> str:
@@ -192,11 +193,11 @@ def test_a_new_kind_brings_its_own_schema_and_fan_out(monkeypatch):
     from generators.params import IntList, KindParams, param
 
     @dataclass(frozen=True)
-    class FakeTrailerParams(KindParams):
+    class FakeTeaserParams(KindParams):
         durations: tuple[int, ...] = param((30,), IntList(6, 180))
 
-    class FakeTrailer(CreativeKind):
-        kind, label, version, Params = "trailer", "Trailer", "0", FakeTrailerParams
+    class FakeTeaser(CreativeKind):
+        kind, label, version, Params = "teaser", "Teaser", "0", FakeTeaserParams
 
         def fan_out(self, item):
             return [{"duration": d} for d in item.get("durations", [30])]
@@ -204,10 +205,10 @@ def test_a_new_kind_brings_its_own_schema_and_fan_out(monkeypatch):
         def generate(self, context, params):
             raise NotImplementedError
 
-    monkeypatch.setitem(generators.KINDS, "trailer", FakeTrailer())
-    text = MINIMAL + "  - kind: trailer\n    durations: [15, 60]\n"
+    monkeypatch.setitem(generators.KINDS, "teaser", FakeTeaser())
+    text = MINIMAL + "  - kind: teaser\n    durations: [15, 60]\n"
     assert [j.params for j in plan_jobs(parse_brief(text, "yaml", "b.yaml"))][-2:] == [{"duration": 15}, {"duration": 60}]
-    assert problems_of(MINIMAL + "  - {kind: trailer, segments: [action]}\n") == (
+    assert problems_of(MINIMAL + "  - {kind: teaser, segments: [action]}\n") == (
         "brief.yaml: generators[1].segments: unknown field (allowed: kind, durations)",
     )
 
@@ -217,7 +218,7 @@ def test_a_new_kind_brings_its_own_schema_and_fan_out(monkeypatch):
 SCHEMA_CASES = {
     "unknown kind": (
         "  - kind: westerns\n",
-        "brief.yaml: generators[1].kind: 'westerns' is not a known generator kind (known: thumbnail)",
+        "brief.yaml: generators[1].kind: 'westerns' is not a known generator kind (known: " + KNOWN_KINDS + ")",
     ),
     "unknown segment": (
         "  - {kind: thumbnail, segments: [action, westerns]}\n",
@@ -322,7 +323,7 @@ def test_every_problem_is_collected_into_one_error_showing_five():
         extra: 1
         generators:
           - {kind: thumbnail, segments: [westerns], top_k: 0, formats: [4x3], output: [png], colour: red}
-          - {kind: trailer}
+          - {kind: hologram}
         """
     )
     with pytest.raises(InvalidBrief) as info:
@@ -336,7 +337,7 @@ def test_every_problem_is_collected_into_one_error_showing_five():
         "brief.yaml: generators[0].top_k: must be from 1 to 10, got 0",
         "brief.yaml: generators[0].output[0]: 'png' is not a known output type (known: jpeg, webp)",
         "brief.yaml: generators[0].colour: unknown field (allowed: kind, segments, formats, top_k, title_text, output, treatment)",
-        "brief.yaml: generators[1].kind: 'trailer' is not a known generator kind (known: thumbnail)",
+        "brief.yaml: generators[1].kind: 'hologram' is not a known generator kind (known: " + KNOWN_KINDS + ")",
     )
     assert str(info.value) == "; ".join(problems[:5]) + "; and 3 more"
 

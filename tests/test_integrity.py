@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -312,6 +313,27 @@ def test_a_killed_run_leaves_temps_that_the_next_command_sweeps(home, tmp_path) 
     assert r.exit_code == 0, r.output
     assert not [p for p in (settings.home / "tmp").iterdir()]
     assert sorted(settings.store_dir.glob(".tmp-*")) == sorted([mine, theirs])
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs procfs to see a zombie")
+def test_a_dead_but_unreaped_owner_counts_as_gone(home) -> None:
+    """A killed worker's children can stay zombies (a container's first process that does not
+    reap orphans): their temps are still swept."""
+    settings = Settings()
+    pid = os.fork()
+    if pid == 0:  # the child exits at once and is not reaped until the end of this test
+        os._exit(0)
+    try:
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        folder = settings.home / "tmp" / f"{scratch.RENDER_PREFIX}{scratch.host_tag()}-{pid}-abcdef012345"
+        folder.mkdir(parents=True)
+        (folder / "part.mp4").write_bytes(b"half a render")
+        assert scratch.sweep(settings.home) == 1 and not folder.exists()
+    finally:
+        os.waitpid(pid, 0)
 
 
 def test_upgrading_a_catalog_with_duplicate_recipes_keeps_every_row(tmp_path) -> None:

@@ -22,16 +22,16 @@ from PIL import Image, ImageDraw
 import generators.thumbnails.generator as thumbnail_generator
 from generators import get_kind
 from generators.thumbnails.kind import ThumbnailKind
-from generators.thumbnails import segments as segments_module
+from generators.audience import segments as segments_module
 from generators.imaging.crop import FORMATS, plan_crop, window_size
 from generators.thumbnails.generator import ThumbnailGenerator, ThumbnailParams
 from generators.thumbnails.render import render_thumbnail, variant_filename
-from generators.thumbnails.scoring import (
+from generators.audience.scoring import (
     rejected_keyframes,
     score_keyframe,
     score_keyframes_for_segment,
 )
-from generators.thumbnails.segments import FEATURES, SEGMENTS, TRANSFORMS
+from generators.audience.segments import FEATURES, SEGMENTS, TRANSFORMS
 from generators.thumbnails.selection import is_near_duplicate, select_top_k
 from workbench.analysis.types import Analysis, Box, Face, FrameFeatures, Keyframe, Shot
 from workbench.errors import InvalidInput

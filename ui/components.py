@@ -306,18 +306,79 @@ def sentence(message: Any) -> str:
 
 
 def preview(row: Any) -> None:
-    """A variant's small cached preview (never the full-size file); videos get a placeholder."""
-    from workbench.previews import preview_path
+    """A variant's small cached preview (never the full-size file); a video shows a poster frame."""
+    from workbench.previews import poster_path, preview_path
 
     try:
         path = preview_path(row.sha256, row.ext, settings())
+        if path is None:
+            path = poster_path(row.sha256, row.ext, settings())
+            st.caption(f":material/movie: video · {md(slot_format(row.format))}")
     except (WorkbenchError, OSError, ValueError) as exc:  # missing from the store, or not a readable picture
         st.caption(f":material/broken_image: no preview: {md(exc)}")
         return
-    if path is None:
-        st.markdown(":material/movie: video: open it to play")
-    else:
-        st.image(str(path), width="stretch")
+    st.image(str(path), width="stretch")
+
+
+def player(row: Any, files: dict | None = None) -> None:
+    """A video variant's player, on its review copy when it has one."""
+    from workbench import review
+
+    files = files if files is not None else review.variant_files(row.id, settings=settings())
+    review_copy = next((path for role, path in sorted(files.items()) if role.startswith("rendition.")), None)
+    path = review_copy if review_copy is not None and review_copy.is_file() else row.file_path
+    if not path.is_file():
+        st.caption(":material/broken_image: the file is missing from the store")
+        return
+    st.video(str(path))
+
+
+def shot_strip(detail: Any) -> None:
+    """A trailer's shots: a still of each from the title, its source timecode, why it was chosen."""
+    from workbench.previews import poster_path
+
+    clips = (detail.explanation.details or {}).get("clips") or []
+    if not clips:
+        return
+    st.markdown("**Shots**")
+    source = detail.row.recipe.get("source_sha256")
+    ext = _source_ext(source)
+    per_row = 4
+    for start in range(0, len(clips), per_row):
+        cols = st.columns(per_row)
+        for col, clip in zip(cols, clips[start:start + per_row]):
+            with col:
+                if source and ext:
+                    try:
+                        st.image(str(poster_path(source, ext, settings(), at=float(clip["source_in"]) + 0.04, side=240,
+                                                 video_start=_video_start(detail))), width="stretch")
+                    except (WorkbenchError, OSError, ValueError):
+                        st.caption(":material/broken_image: no still")
+                st.caption(f"{md(clip.get('n'))} · source {md(_timecode(clip.get('source_in')))}–"
+                           f"{md(_timecode(clip.get('source_out')))} · at {md(_timecode(clip.get('record_in')))}")
+                st.caption(md(clip.get("why") or ""))
+
+
+def _timecode(seconds: Any) -> str:
+    try:
+        s = float(seconds)
+    except (TypeError, ValueError):
+        return "–"
+    return f"{int(s // 60):02d}:{s % 60:05.2f}"
+
+
+def _source_ext(sha: str | None) -> str | None:
+    if not sha:
+        return None
+    from workbench.catalog import get_asset_by_sha256, open_catalog
+
+    with open_catalog(settings()).session() as session:
+        asset = get_asset_by_sha256(session, sha)
+        return asset.ext if asset is not None else None
+
+
+def _video_start(detail: Any) -> float:
+    return float(((detail.row.recipe or {}).get("details") or {}).get("video_start") or 0.0)
 
 
 BOX_COLOURS = ((255, 59, 48), (52, 199, 89), (10, 132, 255), (255, 204, 0), (175, 82, 222), (255, 149, 0),

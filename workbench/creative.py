@@ -209,6 +209,15 @@ class OutputFile:
 
 
 @dataclass(frozen=True)
+class Rendition:
+    """Another encoding of the primary file (a 720p copy for review): signed after the primary,
+    with the signed primary as its parent ingredient and ``actions`` saying what changed."""
+
+    file: OutputFile
+    actions: tuple[EditAction, ...]
+
+
+@dataclass(frozen=True)
 class Output:
     """A creative variant as a kind made it, before it is signed, stored and catalogued."""
 
@@ -217,9 +226,10 @@ class Output:
     recipe: Recipe
     actions: tuple[EditAction, ...]  # after c2pa.opened on the parent ingredient, in order
     ingredients: tuple[Ingredient, ...]  # the parentOf one first (if any), then components/inputs
-    sidecars: tuple[OutputFile, ...] = ()
+    sidecars: tuple[OutputFile, ...] = ()  # unsigned companions (cut lists, VAST): the primary's manifest names their hashes
     score: float | None = None
     qa_flags: tuple[str, ...] = ()  # e.g. "overflow", "missing_glyphs": shown in review, gate batch approval
+    renditions: tuple[Rendition, ...] = ()  # signed copies derived from the primary
 
     def slot_key(self, title_id: int, kind: str) -> str:
         return slot_key(title_id, kind, self.slot.segment, self.slot.locale, self.slot.format_key)

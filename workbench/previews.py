@@ -60,3 +60,44 @@ def preview_path(sha256: str, ext: str, settings: Settings | None = None, *, sid
     finally:
         tmp.unlink(missing_ok=True)
     return dest
+
+
+def poster_path(sha256: str, ext: str, settings: Settings | None = None, *, at: float | None = None,
+                side: int | None = None, video_start: float = 0.0) -> Path:
+    """A cached JPEG of one frame of a stored video: the frame shown at ``at`` seconds (analysis
+    clock; ``video_start`` added for the container clock), or a third of the way in. For queue
+    cards of video variants and the trailer page's shot strip."""
+    from workbench.media.frames import read_frames_at
+    from workbench.media.probe import VIDEO_SUFFIXES
+
+    settings = settings or get_settings()
+    check_sha256(sha256)
+    ext = normalize_ext(ext)
+    side = int(side or settings.preview_side)
+    if side < 16:
+        raise ValueError(f"preview side {side} is too small (at least 16)")
+    if ext not in VIDEO_SUFFIXES:
+        raise ValueError(f"{ext} is not a video")
+    source = AssetStore(settings.store_dir).resolve(sha256, ext)
+    if at is None:
+        import av
+
+        from workbench.media.source import open_local
+
+        with open_local(source) as container:
+            at = (container.duration / av.time_base / 3) if container.duration else 0.0
+    key = f"{sha256}-t{round(at * 1000)}-{side}.jpg"
+    dest = preview_dir(settings) / sha256[:2] / key
+    if dest.is_file():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    [rgb] = read_frames_at(source, [at], video_start).values()
+    tmp = dest.with_name(f".tmp-{os.getpid()}-{secrets.token_hex(4)}.jpg")
+    try:
+        im = Image.fromarray(rgb)
+        im.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        im.save(tmp, "JPEG", quality=PREVIEW_QUALITY, optimize=True)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest

@@ -25,6 +25,7 @@ import math
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from datetime import datetime
 from typing import Any, Literal, get_args
 
@@ -162,6 +163,7 @@ class VariantDetail:
     versions: list[VariantRow]
     events: list[ReviewEventView]
     explanation: Explanation
+    files: dict[str, Path] = field(default_factory=dict)  # the variant's other files by role (cut lists, review copy)
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -374,7 +376,19 @@ def variant_detail(variant_id: int, *, settings: Settings | None = None) -> Vari
         versions=slot_versions(row.slot_key, settings=settings),
         events=review_events(variant_id, settings=settings),
         explanation=explain(row),
+        files=variant_files(variant_id, settings=settings),
     )
+
+
+def variant_files(variant_id: int, *, settings: Settings | None = None) -> dict[str, Path]:
+    """A variant's sidecar files (role -> stored path): cut lists, a review copy..."""
+    from workbench.catalog.models import VariantFile
+
+    settings = settings or get_settings()
+    store = AssetStore(settings.store_dir)
+    with open_catalog(settings).session() as session:
+        rows = session.scalars(sa.select(VariantFile).where(VariantFile.variant_id == check_id(variant_id, "variant id")))
+        return {f.role: store.path_for(f.asset.sha256, f.asset.ext) for f in rows}
 
 
 # -- decisions --------------------------------------------------------------------------------

@@ -65,7 +65,18 @@ def _pid_alive(pid: int) -> bool:
         return False
     except (PermissionError, OverflowError):
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A process that has exited but not been reaped (in a container whose first process does not
+    reap orphans, a killed worker's children stay so for good): dead for our purposes."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no procfs (macOS) or gone this instant: trust the signal check
+    state = stat[stat.rfind(")") + 2:][:1]  # the field after "(comm)"; comm may hold spaces or ")"
+    return state in ("Z", "X")
 
 
 def owner_alive(name: str, prefix: str) -> bool:

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     diffusion_batch: int = Field(default=4, description="Most requests for one model run in one pipeline call.")
     ai_treatments_default: str = Field(default="denied", description="Model treatments for a title with no rights record: allowed or denied.")
 
+    # Trailers and promos (generators/trailers)
+    brand_template: Path | None = Field(default=None, description="Brand template JSON for title cards and end slates; default: assets/brand/default.json.")
+
     # Review UI and export
     session_ttl_s: int = Field(default=8 * 3600, description="A review UI login lasts this long.")
     max_upload_mb: int = Field(default=50, description="Largest file the review UI accepts in an upload, in MB.")

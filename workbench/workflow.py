@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from generators.base import GenerationContext, StepCallback
 from generators.diffusion.backend import get_backend
-from provenance import ManifestSpec, VerifyReport, load_identity, sign_file, verify_with_settings
+from provenance import Ingredient, ManifestSpec, VerifyReport, load_identity, sign_file, verify_with_settings
 from workbench.analysis.pipeline import AnalysisParams, Progress, analyze
 from workbench.analysis.types import ANALYZER_VERSION, Analysis
 from workbench.catalog import open_catalog, repo
@@ -70,13 +70,14 @@ class VariantResult:
     files: dict[str, Path] = field(default_factory=dict)  # sidecars by role, in the asset store
     qa_flags: tuple[str, ...] = ()
     locale: str | None = None
+    duration: float | None = None  # seconds, for time-based media
 
     @classmethod
     def of(cls, variant_id: int, version: int, out: Output, path: Path, sha256: str, render_ms: float, sign_ms: float,
            reused: bool, files: dict[str, Path]) -> VariantResult:
         return cls(variant_id, version, out.slot.segment, out.slot.format, out.slot.pick or 1, path, path, sha256,
                    float(out.score or 0.0), render_ms, sign_ms, reused, out.slot.format_key, files, tuple(out.qa_flags),
-                   out.slot.locale)
+                   out.slot.locale, out.primary.duration)
 
 
 @dataclass
@@ -311,8 +312,10 @@ def _manifest_recipe(out: Output) -> dict[str, Any]:
 
 def sign_outputs(outputs: list[Output], settings: Settings) -> list[tuple[Output, Path, float]]:
     """Sign each output's primary file beside itself: ``c2pa.opened`` on its parent ingredient,
-    its other ingredients placed, its actions, its recipe. c2pa's native code releases the GIL,
-    so files are signed on a small thread pool. Returns (output, signed path, sign ms)."""
+    its other ingredients placed, its actions, its recipe; then its renditions, each with the
+    signed primary as parent. c2pa's native code releases the GIL, so files are signed on a small
+    thread pool. Returns (output, signed path, sign ms); a rendition is signed to
+    ``signed-<its name>`` beside itself."""
     identity = load_identity(settings)
 
     def sign_one(out: Output) -> tuple[Output, Path, float]:
@@ -320,7 +323,16 @@ def sign_outputs(outputs: list[Output], settings: Settings) -> list[tuple[Output
                             parent=out.parent, components=out.components, recipe=_manifest_recipe(out))
         signed = out.primary.path.with_name(f"signed-{out.primary.path.name}")
         res = sign_file(out.primary.path, signed, spec, identity, claim_generator=settings.signer_name, durable=False)
-        return out, signed, res.sign_ms
+        sign_ms = res.sign_ms
+        if out.renditions:
+            parent = Ingredient(title=out.primary.path.name, mime=out.primary.mime, data=signed.read_bytes())
+            for r in out.renditions:
+                rspec = ManifestSpec(title=r.file.path.name, mime=r.file.mime, actions=r.actions, parent=parent,
+                                     recipe={"rendition_of": out.primary.path.name, "role": r.file.role})
+                rres = sign_file(r.file.path, r.file.path.with_name(f"signed-{r.file.path.name}"), rspec, identity,
+                                 claim_generator=settings.signer_name, durable=False)
+                sign_ms += rres.sign_ms
+        return out, signed, sign_ms
 
     if len(outputs) <= 1:
         return [sign_one(out) for out in outputs]
@@ -377,6 +389,8 @@ def _record(kind: str, out: Output, signed: Path, sign_ms: float, title_id: int,
     (unique slot x version) means this one tries the version after."""
     stored = store.put_file(signed, out.primary.path.suffix)
     sidecars = [(f, store.put_file(f.path, f.path.suffix)) for f in out.sidecars]
+    sidecars += [(r.file, store.put_file(r.file.path.with_name(f"signed-{r.file.path.name}"), r.file.path.suffix))
+                 for r in out.renditions]
     catalog = open_catalog(settings)
     key = _recipe_key(out)
     slot = out.slot_key(title_id, kind)
@@ -403,8 +417,12 @@ def _record(kind: str, out: Output, signed: Path, sign_ms: float, title_id: int,
                     variant.qa_flags = list(out.qa_flags)
                 files = {}
                 for f, kept in sidecars:
-                    side = repo.add_asset_if_absent(session, sha256=kept.sha256, kind="document", mime=f.mime, ext=kept.ext,
-                                                    size_bytes=kept.size, original_name=f.path.name)
+                    file_kind = f.mime.split("/", 1)[0]
+                    side = repo.add_asset_if_absent(
+                        session, sha256=kept.sha256, kind=file_kind if file_kind in ("image", "video", "audio") else "document",
+                        mime=f.mime, ext=kept.ext, size_bytes=kept.size, width=f.width, height=f.height,
+                        duration_s=f.duration, original_name=f.path.name,
+                        c2pa_state="Valid" if any(r.file is f for r in out.renditions) else None)
                     session.add(VariantFile(variant_id=variant.id, role=f.role, name=f.path.name, asset_id=side.id))
                     files[f.role] = kept.path
                 session.flush()
@@ -451,7 +469,8 @@ def variants_by_id(ids: list[int], *, settings: Settings | None = None) -> list[
             files = {f.role: store.path_for(f.asset.sha256, f.asset.ext) for f in variant.files}
             out.append(VariantResult(variant.id, variant.version, variant.segment, slot.format, slot.pick or 1, path,
                                      export, variant.asset.sha256, float(variant.score or 0.0), 0.0, 0.0, True,
-                                     slot.format_key, files, tuple(variant.qa_flags or ()), variant.locale))
+                                     slot.format_key, files, tuple(variant.qa_flags or ()), variant.locale,
+                                     variant.asset.duration_s))
     return out
 
 

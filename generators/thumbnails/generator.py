@@ -29,14 +29,14 @@ from generators.imaging.crop import CROP_SHIFTS, FORMATS, CropPlan, plan_crop, s
 from generators.imaging.encode import OUTPUT_TYPES, OutputType, encode
 from generators.params import Int, Internal, KindParams, Names, Text, param
 from generators.thumbnails.render import RenderedThumbnail, render_thumbnail, variant_filename, write_thumbnail
-from generators.thumbnails.scoring import (
+from generators.audience.scoring import (
     Rejected,
     Scored,
     eligible_keyframes,
     rejected_keyframes,
     score_keyframes_for_segment,
 )
-from generators.thumbnails.segments import SEGMENTS
+from generators.audience.segments import SEGMENTS
 from generators.thumbnails.selection import LAMBDA, select_top_k
 from workbench.analysis.types import Analysis, Box, Face, Keyframe
 from workbench.creative import EditAction, Recipe, SourceFrame

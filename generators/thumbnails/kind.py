@@ -13,7 +13,7 @@ from generators.diffusion.treatments import ENGINES, TREATMENTS, TreatmentParams
 from generators.imaging.crop import CROP_SHIFTS, FORMATS
 from generators.imaging.encode import OUTPUT_TYPES
 from generators.thumbnails.generator import ThumbnailFile, ThumbnailGenerator, ThumbnailParams
-from generators.thumbnails.segments import SEGMENTS
+from generators.audience.segments import SEGMENTS
 from workbench.creative import Ingredient, Output, OutputFile, Slot
 from workbench.errors import InvalidInput
 

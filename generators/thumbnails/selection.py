@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 
-from generators.thumbnails.scoring import Scored
+from generators.audience.scoring import Scored
 from workbench.analysis.types import Keyframe
 
 LAMBDA = 0.7

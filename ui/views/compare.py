@@ -66,7 +66,10 @@ for start in range(0, len(groups), PER_ROW):
     for col, group in zip(columns, groups[start:start + PER_ROW]):
         row = group.latest
         with col.container(border=True):
-            components.preview(row)
+            if row.is_video:
+                components.player(row)  # cuts of one segment play side by side
+            else:
+                components.preview(row)
             st.markdown(f"{components.status_badge(row.status)} {components.variant_label(row)}")
             st.page_link("views/variant.py", label="Open and decide", query_params={"id": str(row.id)})
             if len(group.versions) > 1:

@@ -59,7 +59,8 @@ left, right = st.columns([3, 2])
 # 2. the file itself (detail page: the full file, not the grid preview) --------------------------
 with left:
     if (row.mime or "").startswith("video/"):
-        st.video(str(row.file_path))
+        components.player(row, detail.files)
+        components.shot_strip(detail)
     else:
         st.image(str(row.file_path), width="stretch")
     st.caption(f"{row.width}×{row.height} · {md(row.mime)} · sha256 {row.sha256[:16]}…")

@@ -41,6 +41,7 @@ for stereo; 0.707 (FL + FR) + FC + 0.5 (BL + BR) for 5.1, LFE dropped.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,8 @@ from scipy.signal import sosfilt
 
 from workbench.errors import AnalysisError, InvalidInput
 from workbench.media.source import open_local
+
+log = logging.getLogger(__name__)
 
 LOUDNESS_RATE = 48_000  # Hz; the rate audio is resampled to before K-weighting (see above)
 MONO_RATE = 16_000  # Hz; default rate of decode_mono (an hour is about 230 MB of float32)
@@ -360,3 +363,212 @@ def decode_mono(path: Path, rate: int = MONO_RATE) -> tuple[np.ndarray, float]:
             raise AnalysisError(f"{path.name}: audio decoding failed ({exc})") from exc
     samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
     return samples, _stream_start(stream, first_time)
+
+
+# -- the editing signals: energy, speech, rhythm (one pass with the loudness) ----------------------
+
+ENERGY_BLOCK_S = 0.01  # mean squares are kept per 10 ms ...
+ENERGY_HOP_S = 0.05  # ... and reported per 50 ms hop on the analysis clock
+ENERGY_FLOOR_DB = -100.0  # digital silence, no audio there, or quieter than this
+
+
+class EnergyMeter:
+    """Streaming RMS level: the mean square over channels (unweighted, LFE left out as for
+    loudness) of every 10 ms block. A full-scale sine reads -3.01 dBFS, on one channel or on
+    all of them alike; memory is one float per 10 ms (1.4 MB an hour)."""
+
+    def __init__(self, rate: int):
+        self.rate = rate
+        self._block = int(round(rate * ENERGY_BLOCK_S))
+        self._blocks: list[np.ndarray] = []
+        self._partial = np.zeros(0)
+        self.samples = 0
+
+    def feed(self, samples: np.ndarray) -> None:
+        x = np.asarray(samples, dtype=np.float64)
+        if x.ndim == 1:
+            x = x[None, :]
+        power = (x * x).mean(axis=0)
+        self.samples += power.size
+        power = np.concatenate([self._partial, power]) if self._partial.size else power
+        whole = power.size // self._block
+        if whole:
+            self._blocks.append(power[: whole * self._block].reshape(whole, self._block).mean(axis=1))
+        self._partial = power[whole * self._block:]
+
+    def finish(self) -> None:
+        if self._partial.size >= self._block // 2:
+            self._blocks.append(np.array([self._partial.mean()]))
+        self._partial = np.zeros(0)
+
+    def blocks(self) -> np.ndarray:
+        if len(self._blocks) > 1:
+            self._blocks = [np.concatenate(self._blocks)]
+        return self._blocks[0] if self._blocks else np.zeros(0)
+
+    def curve(self, start: float, hops: int, hop: float = ENERGY_HOP_S) -> np.ndarray:
+        """RMS dBFS of ``hops`` hops of ``hop`` seconds from ``start`` seconds after the first
+        sample (negative: before it). Time with no audio counts as silence."""
+        per = int(round(hop / ENERGY_BLOCK_S))
+        if hops <= 0:
+            return np.zeros(0)
+        first = int(round(start / ENERGY_BLOCK_S))
+        blocks = self.blocks()
+        picked = np.zeros(hops * per)
+        lo, hi = max(0, first), min(blocks.size, first + hops * per)
+        if hi > lo:
+            picked[lo - first : hi - first] = blocks[lo:hi]
+        ms = picked.reshape(hops, per).mean(axis=1)
+        with np.errstate(divide="ignore"):
+            return np.maximum(10.0 * np.log10(ms), ENERGY_FLOOR_DB)
+
+
+@dataclass
+class AudioMeasurement:
+    """Everything the one audio pass measured, on the audio's own clock (0 = first sample,
+    which lies at ``start_time`` on the container clock)."""
+
+    loudness: AudioLoudness
+    energy: EnergyMeter
+    speech_probs: np.ndarray | None  # one per 512 samples at 16 kHz (None: not measured)
+    speech_samples: int
+    onset_envelope: np.ndarray | None  # 100 values a second (None: not measured)
+    timings: dict[str, float]
+    speech: list[tuple[float, float]] | None = None  # speech spans, seconds on the audio clock
+    rhythm: object | None = None  # rhythm.Rhythm on the audio clock
+
+    @property
+    def start_time(self) -> float:
+        return self.loudness.start_time
+
+    def signals(self, video_start: float, duration: float):
+        """The editing signals on the analysis clock (0 = the first video frame, presented at
+        ``video_start`` on the container clock), clipped to ``[0, duration)``."""
+        from workbench.analysis import rhythm, speech
+        from workbench.analysis.types import AudioSignals, Span
+
+        shift = self.start_time - video_start  # analysis time = audio time + shift
+        spans: list[Span] = []
+        found = self.speech
+        if found is None and self.speech_probs is not None:
+            found = speech.speech_spans(self.speech_probs, self.speech_samples)
+        for a, b in found or ():
+            a, b = max(0.0, a + shift), min(duration, b + shift)
+            if b > a:
+                spans.append(Span(round(a, 4), round(b, 4)))
+        tempo, beats, onsets = None, (), ()
+        r = self.rhythm
+        if r is None and self.onset_envelope is not None:
+            r = rhythm.rhythm_of_envelope(self.onset_envelope)
+        if r is not None:
+            beats = tuple(round(t + shift, 4) for t in r.beats if 0.0 <= t + shift < duration)
+            onsets = tuple(round(t + shift, 4) for t in r.onsets if 0.0 <= t + shift < duration)
+            tempo = r.tempo if beats else None
+        hops = max(0, math.ceil(duration / ENERGY_HOP_S - 1e-9))
+        energy = tuple(round(float(v), 2) for v in self.energy.curve(-shift, hops))
+        return AudioSignals(speech=tuple(spans), onsets=onsets, beats=beats, tempo=tempo,
+                            energy_hop=ENERGY_HOP_S, energy_db=energy)
+
+
+class _Chunker:
+    """Collects a resampler's output into chunks of about ``_CHUNK_S``."""
+
+    def __init__(self, resampler: av.AudioResampler, sink):
+        self.resampler = resampler
+        self.sink = sink
+        self._pending: list[np.ndarray] = []
+        self._n = 0
+        self._chunk = int(resampler.rate * _CHUNK_S)
+
+    def push(self, frame: av.AudioFrame | None) -> None:
+        for out in self.resampler.resample(frame):
+            self._pending.append(out.to_ndarray())
+            self._n += out.samples
+            if self._n >= self._chunk:
+                self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self.sink(np.concatenate(self._pending, axis=1))
+            self._pending, self._n = [], 0
+
+
+def measure_audio(path: Path, *, speech: bool = True, rhythm: bool = True, rate: int = LOUDNESS_RATE) -> AudioMeasurement | None:
+    """One pass over the first audio stream: loudness and energy (at ``rate``, every channel),
+    and, from a 16 kHz mono copy made from the same decoded frames, speech probabilities
+    (``workbench.analysis.speech``) and the onset envelope (``workbench.analysis.rhythm``).
+    None when the file has no audio stream. Safe to run on a background thread."""
+    import time
+
+    from workbench.analysis import rhythm as rhythm_mod
+    from workbench.analysis import speech as speech_mod
+
+    path = _check_path(path)
+    with _open(path) as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        stream.thread_type = "AUTO"
+        layout = stream.codec_context.layout
+        names = [ch.name for ch in layout.channels] if layout is not None else []
+        if not names:
+            layout, names = av.AudioLayout("mono"), ["FC"]
+        keep = [i for i, name in enumerate(names) if CHANNEL_WEIGHTS.get(name, 1.0) > 0]
+        if not keep:
+            raise AnalysisError(f"{path.name}: the audio stream has only LFE channels; nothing to measure")
+        meter = LoudnessMeter(rate, [CHANNEL_WEIGHTS.get(names[i], 1.0) for i in keep])
+        energy = EnergyMeter(rate)
+        if speech and speech_mod.find_model() is None:
+            log.warning("event=speech_skipped reason=silero_vad_weights_not_installed fix='pip install --no-deps silero-vad==6.2.3'")
+            speech = False
+        vad = speech_mod.SpeechDetector() if speech else None
+        onsets = rhythm_mod.OnsetEnvelope() if rhythm else None
+        timings = {"speech_s": 0.0, "rhythm_s": 0.0}
+
+        def full(chunk: np.ndarray) -> None:
+            chunk = chunk[keep] if len(keep) != chunk.shape[0] else chunk
+            meter.feed(chunk)
+            energy.feed(chunk)
+
+        def mono(chunk: np.ndarray) -> None:
+            x = chunk[0]
+            if vad is not None:
+                t = time.perf_counter()
+                vad.feed(x)
+                timings["speech_s"] += time.perf_counter() - t
+            if onsets is not None:
+                t = time.perf_counter()
+                onsets.feed(x)
+                timings["rhythm_s"] += time.perf_counter() - t
+
+        sinks = [_Chunker(av.AudioResampler(format="fltp", layout=layout, rate=rate), full)]
+        if vad is not None or onsets is not None:
+            sinks.append(_Chunker(av.AudioResampler(format="fltp", layout="mono", rate=speech_mod.RATE), mono))
+        first_time: float | None = None
+        try:
+            for frame in container.decode(stream):
+                if first_time is None and frame.pts is not None:
+                    first_time = float(frame.pts * frame.time_base)
+                for sink in sinks:
+                    sink.push(frame)
+            for sink in sinks:
+                sink.push(None)
+                sink.flush()
+        except av.error.FFmpegError as exc:
+            raise AnalysisError(f"{path.name}: audio decoding failed after {meter.duration:.1f} s ({exc})") from exc
+        meter.finish()
+        energy.finish()
+        # the last blocks, then spans and beats, here on the background thread
+        t = time.perf_counter()
+        probs = vad.finish() if vad is not None else None
+        spans = speech_mod.speech_spans(probs, vad.samples) if vad is not None else None
+        timings["speech_s"] += time.perf_counter() - t
+        t = time.perf_counter()
+        env = onsets.finish() if onsets is not None else None
+        beats = rhythm_mod.rhythm_of_envelope(env) if env is not None else None
+        timings["rhythm_s"] += time.perf_counter() - t
+        return AudioMeasurement(
+            loudness=AudioLoudness(meter=meter, start_time=_stream_start(stream, first_time)),
+            energy=energy, speech_probs=probs, speech_samples=vad.samples if vad is not None else 0,
+            onset_envelope=env, timings={k: round(v, 3) for k, v in timings.items()}, speech=spans, rhythm=beats,
+        )

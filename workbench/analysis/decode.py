@@ -27,17 +27,25 @@ from workbench.errors import AnalysisError
 from workbench.media.source import Display, display_of, open_local, stream_sar
 
 _PLANAR_420 = {"yuv420p", "yuvj420p"}
+_AVCOL_RANGE_JPEG = 2  # AVColorRange: 0 unspecified, 1 MPEG (limited, 16..235), 2 JPEG (full)
 
 
 @dataclass
 class DecodedFrame:
     index: int
     pts: int | None
-    time: float  # seconds from the first video frame
+    time: float  # seconds from the first video frame (its presentation timestamp, not index / fps)
     stream_start: float  # presentation time of the first video frame on the container clock
     small_bgr: np.ndarray  # signature size, e.g. 96x54, display geometry
     _frame: av.VideoFrame
     display: Display | None = None  # how the decoded frame is shown; None: as decoded
+    duration: float | None = None  # the frame's own duration in seconds, when the stream says
+    limited_range: bool = False  # the signature holds limited-range (16..235) luma, as coded
+
+    def luma(self) -> float:
+        """Mean luma of the signature, full range 0..255 (black 0, white 255, whatever the coding)."""
+        y = float(cv2.mean(cv2.cvtColor(self.small_bgr, cv2.COLOR_BGR2GRAY))[0])
+        return full_range_luma(y, self.limited_range)
 
     def bgr(self, width: int) -> np.ndarray:
         """This frame as displayed, at ``width`` (displayed aspect kept), BGR uint8."""
@@ -49,6 +57,19 @@ class DecodedFrame:
         shown_w, shown_h = display.size
         height = max(2, round(shown_h * width / shown_w / 2) * 2)
         return display.orient(_resize_bgr(frame, *display.coded_target(width, height)))
+
+
+def full_range_luma(y: float, limited: bool) -> float:
+    """Mean luma on the 0..255 scale: limited-range video codes black as 16 and white as 235."""
+    if not limited:
+        return y
+    return min(255.0, max(0.0, (y - 16.0) * (255.0 / 219.0)))
+
+
+def _limited(frame: av.VideoFrame) -> bool:
+    # The signature of a 4:2:0 frame is its Y'CbCr planes converted without range expansion,
+    # so it keeps the coded range; other formats go through swscale to full-range BGR.
+    return frame.format.name == "yuv420p" and frame.color_range != _AVCOL_RANGE_JPEG
 
 
 def _resize_bgr(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
@@ -113,16 +134,30 @@ def decode_video(path: Path, *, sig_width: int = 96, threads: int = 0) -> Iterat
         size = signature_size(stream.codec_context.width, stream.codec_context.height, sig_width)
         t0: float | None = None
         index = 0
+        rate = float(stream.average_rate or 25)
+        last_t: float | None = None
         try:
             for frame in container.decode(stream):
                 if display is None:
                     display = display_of(frame, sar)
                     size = signature_size(*display.size, sig_width)
-                t = float(frame.time) if frame.time is not None else index / float(stream.average_rate or 25)
+                # Presentation time (PTS x time base): right on variable-frame-rate files, where
+                # index / average fps drifts. A frame without a PTS follows the last one.
+                if frame.time is not None:
+                    t = float(frame.time)
+                elif last_t is not None:
+                    t = last_t + 1.0 / rate
+                else:
+                    t = index / rate
+                last_t = t
                 if t0 is None:
                     t0 = t
+                duration = None
+                if frame.duration and frame.time_base is not None:
+                    duration = float(frame.duration * frame.time_base)
                 yield DecodedFrame(index=index, pts=frame.pts, time=t - t0, stream_start=t0,
-                                   small_bgr=_signature(frame, size, display), _frame=frame, display=display)
+                                   small_bgr=_signature(frame, size, display), _frame=frame, display=display,
+                                   duration=duration, limited_range=_limited(frame))
                 index += 1
         except av.error.FFmpegError as exc:
             if index == 0:

@@ -144,8 +144,9 @@ class FaceDetector:
         """Faces in one uint8 HxWx3 RGB frame of any size, largest first."""
         return self.detect_many([rgb])[0]
 
-    def detect_many(self, frames: Sequence[np.ndarray]) -> list[tuple[Face, ...]]:
-        """Faces per frame; with MTCNN, frames of one size share each network pass."""
+    def detect_many(self, frames: Sequence[np.ndarray], *, smiles: bool = True) -> list[tuple[Face, ...]]:
+        """Faces per frame; with MTCNN, frames of one size share each network pass.
+        ``smiles=False`` skips the smile score (0.0), for callers that want boxes only."""
         # 1. check inputs
         frames = [_check_frame(frame, i) for i, frame in enumerate(frames)]
         if not frames:
@@ -165,7 +166,7 @@ class FaceDetector:
         else:
             found = [self._detect_haar(frame) for frame in frames]
         # 3. clip, score smiles, normalise
-        return [self._to_faces(frame, faces) for frame, faces in zip(frames, found)]
+        return [self._to_faces(frame, faces, smiles=smiles) for frame, faces in zip(frames, found)]
 
     def _detect_haar(self, rgb: np.ndarray) -> list[tuple[np.ndarray, float, None]]:
         grey = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
@@ -177,18 +178,19 @@ class FaceDetector:
             for (x, y, w, h), n in zip(rects, np.ravel(votes))
         ]
 
-    def _to_faces(self, rgb: np.ndarray, found: list[tuple[np.ndarray, float, np.ndarray | None]]) -> tuple[Face, ...]:
+    def _to_faces(self, rgb: np.ndarray, found: list[tuple[np.ndarray, float, np.ndarray | None]], *,
+                  smiles: bool = True) -> tuple[Face, ...]:
         if not found:
             return ()
         h, w = rgb.shape[:2]
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if smiles else None
         faces = []
         for box, confidence, points in found:
             x1, x2 = np.clip(box[[0, 2]], 0, w)
             y1, y2 = np.clip(box[[1, 3]], 0, h)
             if x2 - x1 < 1 or y2 - y1 < 1:
                 continue
-            smile = self.smile_score(grey, (x1, y1, x2, y2), points)
+            smile = self.smile_score(grey, (x1, y1, x2, y2), points) if smiles else 0.0
             landmarks = () if points is None else tuple((_unit(px / w), _unit(py / h)) for px, py in points)
             faces.append(
                 Face(

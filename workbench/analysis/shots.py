@@ -62,6 +62,7 @@ class ShotDetector:
         self._run_low = 0.0  # the low threshold, frozen when the run started
         self.boundaries: list[int] = []  # first frame of each new shot
         self._last = -1
+        self._finished = False
 
     # -- input -------------------------------------------------------------------------
     def push(self, index: int, small_bgr: np.ndarray) -> list[Transition]:
@@ -82,7 +83,18 @@ class ShotDetector:
         for j in range(max(1, self._last - self.lookahead + 1), self._last + 1):
             self._process(j)
         self._close_run(self._last + 1)
+        self._finished = True
         return self.transitions[before:]
+
+    def settled(self) -> int:
+        """No transition found later can start or put its boundary before this frame: the next
+        frame to be decided, or the start of the slow-change run still open."""
+        if self._finished:
+            return self._last + 2
+        nxt = max(1, self._last - self.lookahead + 1)
+        if self._run is not None:
+            nxt = min(nxt, self._run[0])
+        return nxt
 
     # -- decisions ---------------------------------------------------------------------
     def _hsv(self, i: int) -> np.ndarray:

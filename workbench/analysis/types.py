@@ -6,10 +6,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-TransitionKind = Literal["cut", "dissolve"]
+TransitionKind = Literal["cut", "dissolve", "fade_out", "fade_in"]
+FadeColour = Literal["black", "white"]
 FrameFlag = Literal["black", "blurred", "transition"]
 
-ANALYZER_VERSION = "1.1.0"  # 1.1: frames as displayed (EXIF orientation, display matrix, SAR), high bit depths, ICC
+# 1.1: frames as displayed (EXIF orientation, display matrix, SAR), high bit depths, ICC
+# 1.2: times from presentation timestamps, fades, speech, beats and energy, face tracks
+ANALYZER_VERSION = "1.2.0"
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,17 @@ class Keyframe:
 
 @dataclass(frozen=True)
 class Transition:
+    """A shot boundary or a span an edit must not cut into. A fade to black is a ``fade_out``
+    (picture to colour) and usually a ``fade_in`` after it (colour to picture), with the shot
+    boundary between them: a boundary, never a cut."""
+
     kind: TransitionKind
-    start_frame: int  # first frame of the new shot for a cut; first blended frame for a dissolve
-    end_frame: int  # equal to start_frame for a cut; last blended frame for a dissolve
+    start_frame: int  # first frame of the new shot for a cut; first blended / fading frame otherwise
+    end_frame: int  # equal to start_frame for a cut; last blended / fading frame otherwise
     score: float
+    start_time: float | None = None  # presentation time of start_frame, seconds on the analysis clock
+    end_time: float | None = None  # presentation time just after end_frame (exclusive)
+    colour: FadeColour | None = None  # what a fade goes to or comes from
 
 
 @dataclass(frozen=True)
@@ -97,10 +107,86 @@ class Shot:
     end_time: float
     motion: float = 0.0  # mean motion energy over the shot, 0..1
     loudness_lufs: float | None = None  # integrated loudness (BS.1770) of the shot's audio; None when silent/absent
+    speech_share: float = 0.0  # share of the shot's time with speech in it, 0..1
 
     @property
     def frame_count(self) -> int:
         return self.end_frame - self.start_frame
+
+    @property
+    def duration(self) -> float:
+        return self.end_time - self.start_time
+
+
+@dataclass(frozen=True)
+class Span:
+    """A time span, seconds on the analysis clock (0 = the first video frame's presentation time)."""
+
+    start: float
+    end: float
+
+    def overlaps(self, start: float, end: float) -> bool:
+        return self.start < end and start < self.end
+
+    def contains(self, t: float) -> bool:
+        return self.start <= t < self.end
+
+
+@dataclass(frozen=True)
+class TrackSample:
+    time: float  # seconds on the analysis clock
+    box: Box  # normalised to the displayed frame
+    confidence: float
+
+
+@dataclass(frozen=True)
+class FaceTrack:
+    """One face followed through a shot: its box at each sampled frame, linked across frames."""
+
+    track: int
+    shot: int
+    samples: tuple[TrackSample, ...]
+
+    @property
+    def start(self) -> float:
+        return self.samples[0].time
+
+    @property
+    def end(self) -> float:
+        return self.samples[-1].time
+
+    def box_at(self, t: float) -> Box | None:
+        """The box at ``t`` (linear between samples; the nearest sample within half a sample
+        gap outside them; None farther away)."""
+        s = self.samples
+        if not s:
+            return None
+        if t <= s[0].time or t >= s[-1].time:
+            edge = s[0] if t <= s[0].time else s[-1]
+            gap = (s[-1].time - s[0].time) / max(1, len(s) - 1) if len(s) > 1 else 0.5
+            return edge.box if abs(t - edge.time) <= max(0.25, gap / 2) else None
+        for a, b in zip(s, s[1:]):
+            if a.time <= t <= b.time:
+                w = (t - a.time) / (b.time - a.time) if b.time > a.time else 0.0
+                return Box(*(av + (bv - av) * w for av, bv in zip((a.box.x, a.box.y, a.box.w, a.box.h),
+                                                                  (b.box.x, b.box.y, b.box.w, b.box.h))))
+        return None
+
+
+@dataclass(frozen=True)
+class AudioSignals:
+    """What editing needs from the sound, on the analysis clock: where people speak, the music's
+    onsets and beats, and the loudness over time."""
+
+    speech: tuple[Span, ...] = ()
+    onsets: tuple[float, ...] = ()
+    beats: tuple[float, ...] = ()
+    tempo: float | None = None  # beats per minute, when a beat was found
+    energy_hop: float = 0.05  # seconds between two energy values
+    energy_db: tuple[float, ...] = ()  # RMS level, dBFS, per hop from time 0
+
+    def speech_at(self, t: float) -> bool:
+        return any(s.contains(t) for s in self.speech)
 
 
 @dataclass
@@ -118,6 +204,9 @@ class Analysis:
     analyzer_version: str = ANALYZER_VERSION
     params: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    video_start: float = 0.0  # the first video frame's presentation time, seconds on the container clock
+    audio: AudioSignals = field(default_factory=AudioSignals)
+    face_tracks: tuple[FaceTrack, ...] = ()
 
     @property
     def cut_frames(self) -> list[int]:
@@ -127,12 +216,33 @@ class Analysis:
         return self.shots[index]
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-ready: tuples become lists once serialised); ``from_dict`` reads it back."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Analysis":
+        """The analysis ``to_dict`` wrote (or one from before 1.2, without the editing signals)."""
         def box(d: dict) -> Box:
             return Box(**d)
+
+        def audio(d: dict | None) -> AudioSignals:
+            if not d:
+                return AudioSignals()
+            return AudioSignals(
+                speech=tuple(Span(float(s["start"]), float(s["end"])) for s in d.get("speech", ())),
+                onsets=tuple(float(t) for t in d.get("onsets", ())),
+                beats=tuple(float(t) for t in d.get("beats", ())),
+                tempo=d.get("tempo"),
+                energy_hop=float(d.get("energy_hop", 0.05)),
+                energy_db=tuple(float(v) for v in d.get("energy_db", ())),
+            )
+
+        def track(d: dict) -> FaceTrack:
+            return FaceTrack(
+                track=int(d["track"]), shot=int(d["shot"]),
+                samples=tuple(TrackSample(time=float(s["time"]), box=box(s["box"]), confidence=float(s["confidence"]))
+                              for s in d.get("samples", ())),
+            )
 
         def face(d: dict) -> Face:
             return Face(
@@ -172,4 +282,7 @@ class Analysis:
             analyzer_version=data.get("analyzer_version", ANALYZER_VERSION),
             params=data.get("params", {}),
             timings=data.get("timings", {}),
+            video_start=float(data.get("video_start") or 0.0),
+            audio=audio(data.get("audio")),
+            face_tracks=tuple(track(t) for t in data.get("face_tracks") or ()),
         )

@@ -172,6 +172,10 @@ class Analysis(Base):
     height: Mapped[int]
     duration: Mapped[float]
     has_audio: Mapped[bool]
+    # What editing needs beyond shots and keyframes, as ``Analysis.to_dict`` writes it:
+    # ``video_start``, ``audio`` (speech spans, onsets, beats, tempo, energy curve) and
+    # ``face_tracks``. NULL for analyses made before analyzer 1.2.
+    signals: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     # Children go with their analysis; the database deletes them (ON DELETE CASCADE), so
@@ -200,6 +204,7 @@ class Shot(Base):
     end_time: Mapped[float]
     motion: Mapped[float] = mapped_column(default=0.0)
     loudness_lufs: Mapped[float | None]
+    speech_share: Mapped[float] = mapped_column(default=0.0, server_default="0")  # 0..1 of the shot's time
 
     analysis: Mapped[Analysis] = relationship(back_populates="shots")
 
@@ -209,10 +214,13 @@ class Transition(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     analysis_id: Mapped[int] = mapped_column(sa.ForeignKey("analyses.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(16))  # "cut" | "dissolve" (open: detectors may add kinds)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # "cut" | "dissolve" | "fade_out" | "fade_in" (open: detectors may add kinds)
     start_frame: Mapped[int]
     end_frame: Mapped[int]
     score: Mapped[float]
+    start_time: Mapped[float | None]  # seconds on the analysis clock; NULL before analyzer 1.2
+    end_time: Mapped[float | None]  # exclusive
+    colour: Mapped[str | None] = mapped_column(sa.String(16))  # a fade's colour: "black" | "white"
 
     analysis: Mapped[Analysis] = relationship(back_populates="transitions")
 

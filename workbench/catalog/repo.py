@@ -124,6 +124,7 @@ def save_analysis(session: Session, title: Title | None, analysis: atypes.Analys
         height=analysis.height,
         duration=analysis.duration,
         has_audio=analysis.has_audio,
+        signals={"video_start": data["video_start"], "audio": data["audio"], "face_tracks": data["face_tracks"]},
         shots=[Shot(**s) for s in data["shots"]],
         transitions=[Transition(**t) for t in data["transitions"]],
         keyframes=[
@@ -157,6 +158,7 @@ def load_analysis(
 
 
 def analysis_from_row(row: Analysis) -> atypes.Analysis:
+    signals = row.signals or {}  # NULL: an analysis stored before analyzer 1.2
     return atypes.Analysis.from_dict(
         {
             "source_sha256": row.source_sha256,
@@ -169,6 +171,9 @@ def analysis_from_row(row: Analysis) -> atypes.Analysis:
             "analyzer_version": row.analyzer_version,
             "params": row.params,
             "timings": row.timings,
+            "video_start": signals.get("video_start", 0.0),
+            "audio": signals.get("audio"),
+            "face_tracks": signals.get("face_tracks", ()),
             "shots": [
                 {
                     "index": s.index,
@@ -178,11 +183,13 @@ def analysis_from_row(row: Analysis) -> atypes.Analysis:
                     "end_time": s.end_time,
                     "motion": s.motion,
                     "loudness_lufs": s.loudness_lufs,
+                    "speech_share": s.speech_share,
                 }
                 for s in row.shots
             ],
             "transitions": [
-                {"kind": t.kind, "start_frame": t.start_frame, "end_frame": t.end_frame, "score": t.score}
+                {"kind": t.kind, "start_frame": t.start_frame, "end_frame": t.end_frame, "score": t.score,
+                 "start_time": t.start_time, "end_time": t.end_time, "colour": t.colour}
                 for t in row.transitions
             ],
             "keyframes": [

@@ -33,6 +33,9 @@ def read_still_rgb(path: Path) -> np.ndarray:
     return load_still(path)
 
 
+NEAR_S = 2.0  # a wanted frame this close after the last one read is decoded to, not sought
+
+
 def read_frames_rgb(path: Path, wanted: Iterable[tuple[int, int | None]]) -> dict[int, np.ndarray]:
     """Return {frame_index: RGB array} for each (frame_index, pts) asked for.
 
@@ -61,13 +64,22 @@ def read_frames_rgb(path: Path, wanted: Iterable[tuple[int, int | None]]) -> dic
         def rgb(frame: av.VideoFrame) -> np.ndarray:
             return frame_rgb(frame, display_of(frame, sar))
 
-        by_pts = [(f, p) for f, p in wanted if p is not None]
+        by_pts = sorted(((f, p) for f, p in wanted if p is not None), key=lambda fp: fp[1])
         by_index = [f for f, p in wanted if p is None]
+        # In presentation order: a frame a little ahead of the last one read is reached by
+        # decoding on (a seek would land on the same keyframe, or one before it, and decode the
+        # same frames again); a frame far ahead is reached by seeking.
+        near = int(NEAR_S / stream.time_base) if stream.time_base else 0
+        frames = None
+        last_pts: int | None = None
         for frame_index, pts in by_pts:
-            container.seek(pts, stream=stream, backward=True, any_frame=False)
-            for frame in container.decode(stream):
+            if frames is None or last_pts is None or not last_pts < pts <= last_pts + near:
+                container.seek(pts, stream=stream, backward=True, any_frame=False)
+                frames = container.decode(stream)
+            for frame in frames:
                 if frame.pts is None or frame.pts >= pts:
                     out[frame_index] = rgb(frame)
+                    last_pts = frame.pts
                     break
         if by_index:
             targets = set(by_index)
@@ -81,6 +93,43 @@ def read_frames_rgb(path: Path, wanted: Iterable[tuple[int, int | None]]) -> dic
     missing = [f for f, _ in wanted if f not in out]
     if missing:
         raise InvalidInput(f"{path.name}: could not decode frame(s) {missing[:5]}")
+    return out
+
+
+def read_frames_at(path: Path, times: Iterable[float], video_start: float = 0.0) -> dict[float, np.ndarray]:
+    """Return {t: RGB array} of the frame shown at each analysis-clock time ``t`` (the last frame
+    whose presentation time is at or before ``t + video_start``), as displayed."""
+    path = Path(path)
+    wanted = sorted(set(float(t) for t in times))
+    if not wanted:
+        return {}
+    if is_still(path):
+        img = read_still_rgb(path)
+        return {t: img for t in wanted}
+    out: dict[float, np.ndarray] = {}
+    try:
+        container = open_local(path)
+    except av.error.FFmpegError as exc:
+        raise InvalidInput(f"{path.name}: cannot open to read frames ({exc})") from None
+    with container:
+        if not container.streams.video:
+            raise InvalidInput(f"{path.name}: has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        sar = stream_sar(stream)
+        for t in wanted:
+            target = t + video_start
+            container.seek(max(0, int((target - 0.5) / stream.time_base)), stream=stream, backward=True, any_frame=False)
+            shown = None
+            for frame in container.decode(stream):
+                if frame.time is not None and frame.time > target + 1e-6 and shown is not None:
+                    break
+                shown = frame
+            if shown is not None:
+                out[t] = frame_rgb(shown, display_of(shown, sar))
+    missing = [t for t in wanted if t not in out]
+    if missing:
+        raise InvalidInput(f"{path.name}: could not decode the frame(s) at {', '.join(f'{t:.2f} s' for t in missing[:5])}")
     return out
 
 

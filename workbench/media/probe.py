@@ -37,7 +37,7 @@ MIN_SIDE = 64
 
 @dataclass(frozen=True)
 class MediaInfo:
-    kind: Literal["video", "image"]
+    kind: Literal["video", "image", "audio"]
     mime: str
     ext: str
     size_bytes: int
@@ -303,3 +303,81 @@ def _check_tail(name: str, container, vs, duration: float, fps: float) -> None:
 def _reason(exc: BaseException) -> str:
     text = getattr(exc, "strerror", None) or str(exc)
     return str(text).splitlines()[0][:160]
+
+
+# -- audio files (music beds) -------------------------------------------------------------------
+
+AUDIO_SUFFIXES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".m4a": "audio/mp4", ".aac": "audio/aac",
+                  ".flac": "audio/flac", ".ogg": "audio/ogg"}
+MAX_AUDIO_S = 3 * 3600
+
+
+def _sniff_audio(head: bytes) -> str | None:
+    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06):
+        return "mp3"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head.startswith(b"fLaC"):
+        return "flac"
+    if head.startswith(b"OggS"):
+        return "ogg"
+    if head[4:8] == b"ftyp":
+        return "m4a"
+    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
+        return "aac"
+    return None
+
+
+_AUDIO_EXPECTED = {".mp3": "mp3", ".wav": "wav", ".flac": "flac", ".ogg": "ogg", ".m4a": "m4a", ".aac": "aac"}
+
+
+def probe_audio(path: Path, settings: Settings | None = None, *, name: str | None = None, ext: str | None = None) -> MediaInfo:
+    """Check an audio file (a music bed) and describe it: the content is the audio its suffix
+    says, it decodes to the end, and it lasts what its header says (a file cut short is refused)."""
+    settings = settings or get_settings()
+    path = Path(path)
+    name = name if name is not None else path.name
+    if not path.exists():
+        raise InvalidInput(f"{path}: no such file")
+    if not path.is_file():
+        raise InvalidInput(f"{path}: not a regular file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InvalidInput(f"{name}: empty file")
+    if size > settings.max_file_bytes:
+        raise InvalidInput(f"{name}: {size} bytes is over the {settings.max_file_bytes}-byte limit")
+    ext = (ext if ext is not None else path.suffix).lower()
+    if ext not in AUDIO_SUFFIXES:
+        raise InvalidInput(f"{name}: unsupported audio type {ext or '(none)'}; accepted: {', '.join(sorted(AUDIO_SUFFIXES))}")
+    with path.open("rb") as fh:
+        head = fh.read(32)
+    found = _sniff_audio(head)
+    if found != _AUDIO_EXPECTED[ext]:
+        what = "text" if _looks_like_text(head) else (found or sniff(head) or "unrecognised data")
+        raise InvalidInput(f"{name}: content is {what}, not the {ext[1:]} audio its name says")
+    try:
+        container = open_local(path, metadata_errors="ignore")
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{name}: not a readable audio file ({_reason(exc)})") from None
+    with container:
+        if not container.streams.audio:
+            raise InvalidInput(f"{name}: has no audio stream")
+        stream = container.streams.audio[0]
+        stated = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (
+            container.duration / av.time_base if container.duration else None)
+        if stated is not None and stated > MAX_AUDIO_S:
+            raise InvalidInput(f"{name}: {stated / 60:.0f} minutes is longer than a music bed can be (at most {MAX_AUDIO_S // 60})")
+        last = 0.0
+        try:
+            for frame in container.decode(stream):
+                if frame.time is not None:
+                    last = float(frame.time) + frame.samples / float(frame.sample_rate or 1)
+        except av.error.FFmpegError as exc:
+            raise InvalidInput(f"{name}: truncated or corrupt audio, the end does not decode ({_reason(exc)})") from None
+        if last <= 0:
+            raise InvalidInput(f"{name}: no decodable audio")
+        if stated and last < stated - max(0.5, 0.02 * stated):
+            raise InvalidInput(f"{name}: truncated audio: it stops at {last:.1f} s of the stated {stated:.1f} s")
+        codec = stream.codec_context.name
+    return MediaInfo(kind="audio", mime=AUDIO_SUFFIXES[ext], ext=ext, size_bytes=size, width=0, height=0,
+                     duration=stated or last, audio_codec=codec, has_audio=True)

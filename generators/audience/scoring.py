@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from generators.thumbnails.segments import FEATURES, TRANSFORMS, Segment, get_segment
+from generators.audience.segments import FEATURES, TRANSFORMS, Segment, get_segment
 from workbench.analysis.types import Analysis, Keyframe, Shot
 
 # Flags that make a frame unusable as a thumbnail (see workbench.analysis.types.FrameFlag).
