@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench clean fonts
 
 setup: $(STAMP)
 
@@ -23,7 +23,17 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps silero-vad==6.2.3
 	$(PY) -m pip install -q -r requirements.txt -r requirements-test.txt
 	$(PY) -m pip install -q --no-deps -e .
+	@$(MAKE) --no-print-directory fonts
 	touch $(STAMP)
+
+# Localized artwork draws every script with the Noto fonts (Debian packages): installed here when
+# root and apt-get are available; otherwise a message, and the localized kind names the package.
+fonts:
+	@if [ -d /usr/share/fonts/truetype/noto ] && [ -d /usr/share/fonts/opentype/noto ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends fonts-noto-core fonts-noto-cjk >/dev/null \
+			|| echo "note: apt-get could not install fonts-noto-core fonts-noto-cjk" >&2; \
+	else echo "note: install fonts-noto-core and fonts-noto-cjk (apt) for localized artwork in every script" >&2; fi
 
 demo: setup
 	$(VENV)/bin/workbench demo
@@ -38,6 +48,8 @@ bench: setup
 	$(PY) benchmarks/bench_thumbnails.py
 	$(PY) benchmarks/bench_diffusion.py
 	$(PY) benchmarks/bench_trailers.py
+	$(PY) benchmarks/bench_localization.py
+	$(PY) benchmarks/bench_ads.py
 	$(PY) benchmarks/bench_export.py
 	$(PY) benchmarks/bench_ui.py
 

@@ -11,13 +11,19 @@ from __future__ import annotations
 import importlib
 import os
 
+from generators.ads.kind import PauseAdKind
+from generators.ads.shoppable import ShoppableKind
 from generators.base import CreativeKind, PluginError
+from generators.localization.kind import LocalizationKind
 from generators.thumbnails.kind import ThumbnailKind
 from generators.trailers.kind import TrailerKind
 
 KINDS: dict[str, CreativeKind] = {k.kind: k for k in (
     ThumbnailKind(),
     TrailerKind(),
+    LocalizationKind(),
+    PauseAdKind(),
+    ShoppableKind(),
 )}
 
 _plugins_loaded = False

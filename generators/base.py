@@ -164,6 +164,11 @@ class CreativeKind(ABC):
         decides the queue (gpu) and whether the title's rights must clear it."""
         return None
 
+    def wants_gpu(self, params: KindParams, settings: Settings) -> bool:
+        """Whether the job belongs on the gpu queue: when a pixel-making model runs
+        (:meth:`needs_model`), or a model that only reads pictures (scene tags) is configured."""
+        return self.needs_model(params, settings) is not None
+
     def gather_inputs(self, params: KindParams, reader: Any) -> dict[str, Any]:
         """Inputs besides the title the kind needs from the catalog (via ``reader``, a
         read-only view the workflow provides), put in :attr:`GenerationContext.inputs`."""
@@ -206,6 +211,11 @@ class CreativeKind(ABC):
     def cli_commands(self) -> list[KindCommand]:
         """Friendly commands of this kind (``workbench thumbnails``), registered by the CLI beside
         the generic ``workbench generate KIND``; imported when asked for."""
+        return []
+
+    def cli_apps(self) -> list[tuple[str, Any]]:
+        """Command groups for the kind's inputs (``workbench strings import``, ``workbench
+        products import``): (name, a Typer app) pairs the CLI mounts; imported when asked for."""
         return []
 
     # -- 4. export ----------------------------------------------------------------------------

@@ -65,13 +65,13 @@ class JobView:
     finished_at: str | None
 
     def queue(self, settings: Settings) -> str:
-        """"gpu" when the job's kind will run a model here (:meth:`CreativeKind.needs_model`), else "cpu".
+        """"gpu" when the job's kind will run a model here (:meth:`CreativeKind.wants_gpu`), else "cpu".
         A job whose parameters do not parse goes to "cpu", where it fails with the reason."""
         from generators import get_kind
 
         try:
             kind = get_kind(self.kind)
-            return "gpu" if kind.needs_model(kind.parse_params(self.params), settings) else "cpu"
+            return "gpu" if kind.wants_gpu(kind.parse_params(self.params), settings) else "cpu"
         except WorkbenchError:
             return "cpu"
 

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     # Trailers and promos (generators/trailers)
     brand_template: Path | None = Field(default=None, description="Brand template JSON for title cards and end slates; default: assets/brand/default.json.")
 
+    # Ads (generators/ads)
+    scene_model: Path | None = Field(default=None, description="A local CLIP-style image-text model folder (transformers) for zero-shot scene tags; default: the classical tags.")
+    ads_cdn_base: str | None = Field(default=None, description="https base URL where exported ad media is served; the exported VAST documents point there.")
+
     # Review UI and export
     session_ttl_s: int = Field(default=8 * 3600, description="A review UI login lasts this long.")
     max_upload_mb: int = Field(default=50, description="Largest file the review UI accepts in an upload, in MB.")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
@@ -252,12 +252,15 @@ def plan_cut(analysis: Analysis, segment: str, seconds: float, fps: Fraction, *,
              guard: float = SPOILER_GUARD, title: str = "", tagline: str | None = None, call_to_action: str | None = None,
              date: str | None = None, music_beats: Sequence[float] = (), exclude_shots: Sequence[int] = (),
              avoid: dict[int, float] | None = None, cards: bool = True, seed: int = 0,
-             card_s: tuple[float, float] = (TITLE_CARD_S, END_CARD_S)) -> CutPlan:
+             card_s: tuple[float, float] = (TITLE_CARD_S, END_CARD_S), only_shots: Collection[int] | None = None,
+             boost: Mapping[int, float] | None = None) -> CutPlan:
     """The cut of ``seconds`` (exactly, in frames) for ``segment``. ``avoid`` maps shots to a
     penalty (other segments' picks: keeps segments' cuts apart); ``exclude_shots`` are never used
     (a reviewer dropped them); a ``seed`` other than 0 nudges each shot's score by up to
     :data:`SEED_NUDGE` (another choice among shots of near-equal score); ``card_s`` is the brand
-    template's title card and end slate lengths. InvalidInput, naming the
+    template's title card and end slate lengths (a title card of 0 s: none). ``only_shots``, when
+    given, restricts the cut to those shots (an ad spot's brand-safe, matched shots); ``boost``
+    adds to a shot's score (an ad's match score). InvalidInput, naming the
     usable footage, when the title cannot fill the cut."""
     total_frames = round(seconds * float(fps))
     f = float(fps)
@@ -270,7 +273,8 @@ def plan_cut(analysis: Analysis, segment: str, seconds: float, fps: Fraction, *,
     end_frames = round(cards_total * f) - title_frames if cards and title_s + end_s > 0 else 0
     clip_frames = total_frames - title_frames - end_frames
     lengths = Lengths.for_duration(seconds)
-    candidates = [c for c in score_shots(analysis, segment, guard) if c.shot not in set(exclude_shots)]
+    candidates = [c for c in score_shots(analysis, segment, guard) if c.shot not in set(exclude_shots)
+                  and (only_shots is None or c.shot in set(only_shots))]
     usable = sum(c.span[1] - c.span[0] for c in candidates)
     clip_s = clip_frames / f
     if usable + 1e-6 < clip_s:
@@ -278,10 +282,11 @@ def plan_cut(analysis: Analysis, segment: str, seconds: float, fps: Fraction, *,
             f"the title has {usable:.1f} s of usable footage for a {seconds:g} s trailer (it needs {clip_s:.1f} s of shots"
             f" after the title card and end slate): shots end {guard:.0%} before the end (spoiler guard), and fades,"
             " dissolves, black and blurred frames are left out; ask for a shorter cut")
-    if avoid or seed:
+    if avoid or seed or boost:
         rng = random.Random(seed)
         nudge = {c.shot: rng.uniform(0, SEED_NUDGE) if seed else 0.0 for c in sorted(candidates, key=lambda c: c.shot)}
-        candidates = sorted(candidates, key=lambda c: (-(c.score - (avoid or {}).get(c.shot, 0.0) + nudge[c.shot]), c.shot))
+        candidates = sorted(candidates, key=lambda c: (-(c.score - (avoid or {}).get(c.shot, 0.0) + (boost or {}).get(c.shot, 0.0)
+                                                         + nudge[c.shot]), c.shot))
     # 4a. lengths, then shots that can hold them (add shots until every clip fits)
     want = pacing_lengths(clip_s, pacing, lengths)
     chosen: list[ShotChoice] = []

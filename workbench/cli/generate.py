@@ -102,6 +102,11 @@ def register(app: typer.Typer) -> None:
 
     app.command()(generate)
     app.command()(kinds)
+    mounted: set[str] = set()
     for creative in registered().values():
         for cmd in creative.cli_commands():
             app.command(cmd.name)(guarded(kind_command(creative.kind, cmd.build)))
+        for name, group in creative.cli_apps():
+            if name not in mounted:  # two kinds may share one input group (products for every ad kind)
+                app.add_typer(group, name=name)
+                mounted.add(name)

@@ -179,14 +179,16 @@ class SidecarFile(Delivery):
     def preview(self) -> DeliveryPreview:
         return DeliveryPreview(self.name, 0, 0, None, 0, 0, "own")
 
+    def arcname(self) -> str:
+        folder = self.folder or self.approved.row.kind
+        suffix = Path(self.sidecar.name).suffix
+        return f"{folder}/{self.approved.base_name}_{safe_filename(self.sidecar.role, 30)}{suffix}"
+
     def write(self, ctx: ExportContext) -> ExportedFile:
         data = self.sidecar.path.read_bytes()
         if hashlib.sha256(data).hexdigest() != self.sidecar.sha256:
             raise ValueError(f"sidecar {self.sidecar.name} was altered after approval")
-        folder = self.folder or self.approved.row.kind
-        suffix = Path(self.sidecar.name).suffix
-        return write_bytes(ctx, f"{folder}/{self.approved.base_name}_{safe_filename(self.sidecar.role, 30)}{suffix}",
-                           data, self.approved, self.name, 0, 0, self.sidecar.mime)
+        return write_bytes(ctx, self.arcname(), data, self.approved, self.name, 0, 0, self.sidecar.mime)
 
 
 def own_files(approved: ApprovedVariant, folder: str = "") -> list[Delivery]:

@@ -51,10 +51,12 @@ class VideoRendition(Delivery):
     def preview(self) -> DeliveryPreview:
         return DeliveryPreview(self.name, self.width, self.height, None, 0, 0, "scaled")
 
+    def arcname(self) -> str:
+        return f"{self.folder or self.approved.row.kind}/{self.approved.base_name}_{self.height}p.mp4"
+
     def write(self, ctx: ExportContext) -> ExportedFile:
         approved, row = self.approved, self.approved.row
-        folder = self.folder or row.kind
-        arcname = f"{folder}/{approved.base_name}_{self.height}p.mp4"
+        arcname = self.arcname()
         source = ctx.staging / ".unsigned" / f"{approved.base_name}_approved{row.ext}"
         source.parent.mkdir(parents=True, exist_ok=True)
         source.write_bytes(approved.data)

@@ -1,0 +1,88 @@
+"""Command line of the ad kinds: ``workbench products import FILE [--json]`` (a Typer app the core
+mounts through ``cli_apps``), and the friendly commands ``workbench pause-ads TITLE`` and
+``workbench shoppable TITLE`` (the options that build each kind's parameters; the CLI adds TITLE
+and --json). ``--products`` takes a catalog file (imported first) or the sha256 of one."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from generators.ads.kind import PauseAdParams
+from generators.ads.shoppable import ShoppableParams
+from workbench.errors import InvalidInput, WorkbenchError
+
+products_app = typer.Typer(help="Product catalogs for pause ads and shoppable overlays (CSV or JSON).",
+                           no_args_is_help=True)
+
+
+@products_app.callback()
+def products_group() -> None:
+    """Product catalogs for pause ads and shoppable overlays (CSV or JSON)."""
+
+
+@products_app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="A .csv or .json catalog: sku, name, brand, price, currency, landing_url, image, categories, markets.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Check a catalog (every problem listed, one line each), store it and its images by content hash."""
+    from generators.ads.store import import_products
+    from workbench.cli.output import emit_json, fail, say
+
+    try:
+        sha256, report = import_products(file)
+    except WorkbenchError as exc:
+        fail(exc, as_json)
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    say(f"{report.products} products ({report.images_stored} images) stored as {sha256}")
+    say(f"use it with: workbench pause-ads TITLE --products {sha256} --tracking-base https://...")
+
+
+def _catalog(products: str) -> str:
+    if re.fullmatch(r"[0-9a-f]{64}", products):
+        return products
+    path = Path(products)
+    if not path.exists():
+        raise InvalidInput(f"--products: {products!r} is neither a catalog file nor the sha256 of an imported one")
+    from generators.ads.store import import_products
+
+    return import_products(path)[0]
+
+
+def pause_ads(
+    products: Annotated[str, typer.Option(help="A product catalog (CSV/JSON), or the sha256 of one imported before.")],
+    tracking_base: Annotated[str, typer.Option(help="The https URL the QR scans and tracking calls go to.")],
+    campaign: Annotated[str, typer.Option(help="Campaign id, carried in every tracking URL.")] = "campaign",
+    media_base: Annotated[str | None, typer.Option(help="Where the stills are served (the VAST's StaticResource base).")] = None,
+    locale: Annotated[str, typer.Option(help="Locale of the price and copy, e.g. de_DE.")] = "en_US",
+    market: Annotated[str | None, typer.Option(help="ISO 3166 market: products not sold there are left out.")] = None,
+    maturity: Annotated[str, typer.Option(help="The title's maturity rating (G, PG, PG-13, R, NC-17).")] = "PG",
+    max_ads: Annotated[int, typer.Option(help="At most this many pause ads for the title.")] = 3,
+) -> PauseAdParams:
+    """Pause ads: a still per stable, brand-safe moment with the best matching product and a QR code, plus VAST 4.2."""
+    kwargs = dict(tracking_base=tracking_base, campaign=campaign, media_base=media_base, locale=locale, market=market,
+                  maturity=maturity, max_ads=max_ads)
+    PauseAdParams(products="0" * 64, **kwargs).check()  # every option checked before the catalog is read
+    return PauseAdParams(products=_catalog(products), **kwargs)
+
+
+def shoppable(
+    products: Annotated[str, typer.Option(help="A product catalog (CSV/JSON), or the sha256 of one imported before.")],
+    tracking_base: Annotated[str, typer.Option(help="The https URL the QR scans and tracking calls go to.")],
+    campaign: Annotated[str, typer.Option(help="Campaign id, carried in every tracking URL.")] = "campaign",
+    locale: Annotated[str, typer.Option(help="Locale of the price and copy, e.g. de_DE.")] = "en_US",
+    market: Annotated[str | None, typer.Option(help="ISO 3166 market: products not sold there are left out.")] = None,
+    maturity: Annotated[str, typer.Option(help="The title's maturity rating (G, PG, PG-13, R, NC-17).")] = "PG",
+    max_ads: Annotated[int, typer.Option(help="At most this many hotspots for the title.")] = 3,
+) -> ShoppableParams:
+    """Shoppable overlays: hotspot JSON (time ranges x boxes x sku), overlay PNGs and a burned-in preview."""
+    kwargs = dict(tracking_base=tracking_base, campaign=campaign, locale=locale, market=market, maturity=maturity,
+                  max_ads=max_ads)
+    ShoppableParams(products="0" * 64, **kwargs).check()
+    return ShoppableParams(products=_catalog(products), **kwargs)

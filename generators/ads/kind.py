@@ -1,0 +1,353 @@
+"""The pause-ad kind: for a title and an imported product catalog, the 1920×1080 stills a player
+shows when the viewer pauses, each on a stable moment whose scene and mood suit the product, with
+a QR code to a tracking URL, and the IAB VAST 4.2 document and placement JSON ad ops serve it by.
+
+The steps (``generate``): 1. the catalog's products for the market; 2. mood per shot, scene tags,
+stable moments; 3. brand safety for every (moment, product), every block recorded; 4. scores and
+the pick under the caps; 5. per pick: the still, the VAST, the placement JSON, the recipe."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from generators.ads.match import Match, load_affinity, pick_matches, score_match
+from generators.ads.moments import stable_moments
+from generators.ads.mood import shot_moods
+from generators.ads.pause import (
+    HEIGHT,
+    WIDTH,
+    PauseAdText,
+    format_price,
+    normalised_box,
+    render_pause_ad,
+)
+from generators.ads.products import Product
+from generators.ads.qr import check_base_url, check_id, tracking_url
+from generators.ads.safety import SafetyDecision, ShotContext, check_shot, ratings
+from generators.ads.scene import scene_model_dir, scene_tags
+from generators.ads.vast import (
+    Creative,
+    NonLinearCreative,
+    Tracking,
+    VastAd,
+    build_vast,
+    validate_vast,
+)
+from generators.base import (
+    CreativeKind,
+    Explanation,
+    GenerationContext,
+    KindCommand,
+    Term,
+)
+from generators.params import Choice, Int, Internal, KindParams, Number, Text, param
+from workbench.creative import (
+    EditAction,
+    Ingredient,
+    Output,
+    OutputFile,
+    Recipe,
+    Slot,
+    SourceFrame,
+)
+from workbench.errors import InvalidInput
+
+VAST_MIME = "application/xml"
+PLACEMENT_MIME = "application/json"
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_MIME = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
+
+
+@dataclass(frozen=True)
+class PauseAdParams(KindParams):
+    unknown_noun: ClassVar[str] = "pause ad parameter"
+
+    products: str | None = param(None, Text(64, label="products", min_len=64))  # sha256 of an imported catalog
+    tracking_base: str | None = param(None, Text(512, label="tracking_base"))  # https; scan/impression/error URLs under it
+    campaign: str = param("campaign", Text(64, label="campaign"))
+    media_base: str | None = param(None, Text(512, label="media_base"))  # where the stills are served (default: tracking_base's /media)
+    locale: str = param("en_US", Text(16, label="locale"))
+    market: str | None = param(None, Text(2, label="market"))  # ISO 3166: products not sold there are left out
+    maturity: str = param("PG", Choice(noun="maturity rating", values=ratings))
+    max_ads: int = param(3, Int(1, 50))
+    max_per_product: int = param(2, Int(1, 50))
+    min_gap_s: float = param(30.0, Number(0, 3600))
+    title_name: str = param("", Internal())
+
+    def check_together(self) -> None:
+        if self.products is None or not _HEX64.match(self.products):
+            raise InvalidInput("products must be the sha256 of an imported product catalog (import_products)")
+        if self.tracking_base is None:
+            raise InvalidInput("tracking_base is required: the https URL the QR and tracking calls go to")
+        check_base_url(self.tracking_base)
+        if self.media_base is not None:
+            check_base_url(self.media_base, "media_base")
+        check_id("campaign", self.campaign)
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(self.locale)
+        except (UnknownLocaleError, ValueError, TypeError):
+            raise InvalidInput(f"unknown locale {self.locale!r} (e.g. en_US, de_DE, fr_FR)") from None
+        if self.market is not None and not re.fullmatch(r"[A-Z]{2}", self.market):
+            raise InvalidInput(f"market {self.market!r} must be an ISO 3166 country code, e.g. US")
+
+
+def plan_placements(context: GenerationContext, params: PauseAdParams) -> dict[str, Any]:
+    """Steps 1-4 (shared by the pause-ad and shoppable kinds): everything up to the pick."""
+    a = context.analysis
+    # 1. products for the market
+    products: list[Product] = list(context.inputs["products"])
+    out_of_market = [p.sku for p in products if not p.in_market(params.market)]
+    products = [p for p in products if p.in_market(params.market)]
+    # 2. moods, scene tags, moments
+    moods = {m.shot: m for m in shot_moods(a)}
+    moments = stable_moments(a)
+    scene = scene_tags(a, context.source, model_dir=scene_model_dir(context.settings),
+                       only_shots={m.shot for m in moments})  # the model only where an ad may go
+    # 3. brand safety, 4. scores
+    affinity = load_affinity()
+    decisions: list[SafetyDecision] = []
+    matches: list[Match] = []
+    contexts: dict[int, ShotContext] = {}
+    keyframes = {k.frame: k for k in a.keyframes}
+    for m in moments:
+        flags = frozenset(keyframes[m.frame].flags)
+        ctx = ShotContext(m.shot, moods[m.shot].mood, scene.for_shot(a, m.shot), flags)
+        contexts[m.shot] = ctx
+        for p in products:
+            d = check_shot(ctx, p, params.maturity)
+            decisions.append(d)
+            if d.allowed:
+                matches.append(score_match(m, p, ctx, moods[m.shot].scores, affinity))
+    picks = pick_matches(matches, max_ads=params.max_ads, max_per_product=params.max_per_product,
+                         min_gap_s=params.min_gap_s)
+    return {"moods": moods, "scene": scene, "moments": moments, "decisions": decisions, "matches": matches,
+            "picks": picks, "contexts": contexts, "out_of_market": out_of_market}
+
+
+def digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class PauseAdKind(CreativeKind):
+    kind: ClassVar[str] = "pause_ad"
+    label: ClassVar[str] = "Pause ad"
+    version: ClassVar[str] = "0.1.0"
+    Params = PauseAdParams
+    explain_heading: ClassVar[str] = "Why this moment and product"
+
+    def brief_required(self) -> tuple[str, ...]:
+        return ("products", "tracking_base")
+
+    def gather_inputs(self, params: PauseAdParams, reader: Any) -> dict[str, Any]:
+        from generators.ads.store import load_products
+
+        products = load_products(params.products, reader.settings)
+        images = {p.sku: reader.stored_path(p.image_sha256, p.image_ext) for p in products}
+        return {"products": products, "product_images": images}
+
+    def check_inputs(self, context: GenerationContext, params: PauseAdParams) -> None:
+        if not context.inputs.get("products"):
+            raise InvalidInput("the product catalog has no products")
+
+    # -- generation ---------------------------------------------------------------------------
+
+    def plan(self, context: GenerationContext, params: PauseAdParams) -> dict[str, Any]:
+        return plan_placements(context, params)
+
+    def generate(self, context: GenerationContext, params: PauseAdParams) -> list[Output]:
+        from workbench.media.frames import encode_source_frame, read_frames_rgb
+        from workbench.media.source import load_still
+
+        a = context.analysis
+        plan = self.plan(context, params)
+        picks: list[Match] = plan["picks"]
+        if not picks:
+            blocked = sum(1 for d in plan["decisions"] if not d.allowed)
+            raise InvalidInput(f"no pause ad to make: {len(plan['moments'])} stable moment(s), "
+                               f"{blocked} (moment, product) pair(s) blocked by brand safety, none left to place")
+        keyframes = {k.frame: k for k in a.keyframes}
+        frames = read_frames_rgb(context.source, [(m.moment.frame, m.moment.pts) for m in picks])
+        media_base = (params.media_base or params.tracking_base.rstrip("/") + "/media").rstrip("/")
+        safety_summary = _safety_summary(plan["decisions"], plan["out_of_market"])
+        outputs = []
+        for rank, match in enumerate(picks, 1):
+            m, p = match.moment, match.product
+            kf = keyframes[m.frame]
+            rgb = frames[m.frame]
+            image_path = context.inputs["product_images"][p.sku]
+            creative_id = f"pa-{digest(context.source_sha256, p.sku, m.frame, params.campaign)[:16]}"
+            placement_id = f"t{context.title_id}-s{m.shot}-f{m.frame}"
+            qr_url = tracking_url(params.tracking_base, campaign=params.campaign, creative=creative_id,
+                                  placement=placement_id)
+            text = PauseAdText(brand=p.brand, name=p.name, copy=p.copy,
+                               price=format_price(p.price, p.currency, params.locale))
+            still, layout = render_pause_ad(rgb, list(kf.faces), kf.features.saliency_box, load_still(image_path), text, qr_url)
+            base = f"pause_{rank}_{p.sku}"
+            jpg = context.out_dir / f"{base}.jpg"
+            still.save(jpg, "JPEG", quality=92, optimize=True)
+            # the VAST document and the placement JSON
+            ad_serving_id = digest(creative_id, placement_id, self.version)[:32]
+            track = {"campaign": params.campaign, "creative": creative_id, "placement": placement_id, "macros": True}
+            ad = VastAd(
+                id=creative_id, ad_serving_id=ad_serving_id, title=f"{p.brand} – {p.name}", advertiser=p.brand,
+                impressions=(tracking_url(params.tracking_base, event="impression", **track),),
+                errors=(tracking_url(params.tracking_base, event="error", **track) + "&code=[ERRORCODE]",),
+                ad_system_version=self.version, description=p.copy,
+                creatives=(Creative(universal_ad_id=creative_id, id=creative_id, nonlinear=NonLinearCreative(
+                    width=WIDTH, height=HEIGHT, static_url=f"{media_base}/{jpg.name}", creative_type="image/jpeg",
+                    click_through=p.landing_url, min_suggested_duration_s=5.0,
+                    tracking=(Tracking("creativeView", tracking_url(params.tracking_base, event="view", **track)),))),),
+            )
+            vast_bytes = build_vast(ad)
+            problems = validate_vast(vast_bytes)
+            if problems:  # a bug here, never the user's input: refuse to hand ad ops a broken document
+                raise RuntimeError("the pause ad's VAST is invalid: " + "; ".join(problems))
+            vast_path = context.out_dir / f"{base}.vast.xml"
+            vast_path.write_bytes(vast_bytes)
+            placement = {
+                "kind": self.kind, "creative_id": creative_id, "placement_id": placement_id, "campaign": params.campaign,
+                "sku": p.sku, "title_id": context.title_id, "shot": m.shot, "frame": m.frame, "time": round(m.time, 4),
+                "window": [m.start, m.end], "still": jpg.name, "size": [WIDTH, HEIGHT], "qr_url": qr_url,
+                "landing_url": p.landing_url, "vast": vast_path.name,
+                "boxes": {k: normalised_box(v) for k, v in (("panel", layout.panel), ("qr", layout.qr), ("product", layout.product))},
+            }
+            placement_path = context.out_dir / f"{base}.placement.json"
+            placement_path.write_text(json.dumps(placement, indent=2, ensure_ascii=False), "utf-8")
+            ctx = plan["contexts"][m.shot]
+            mood = plan["moods"][m.shot]
+            decision = next(d for d in plan["decisions"] if d.shot == m.shot and d.sku == p.sku)
+            recipe = Recipe(
+                generator=self.kind, generator_version=self.version,
+                parameters={**{k: v for k, v in params.to_dict().items() if k != "title_name"}, "rank": rank,
+                            "title_name": context.title_name},
+                source_sha256=context.source_sha256,
+                details={
+                    "rank": rank, "moment": m.to_dict(), "frame": m.frame, "time": round(m.time, 4), "shot": m.shot,
+                    "mood": mood.to_dict(), "scene_tags": sorted(ctx.tags), "scene_model": plan["scene"].model,
+                    "match": match.breakdown(), "safety": {"decision": decision.to_dict(), **safety_summary},
+                    "product": {"sku": p.sku, "brand": p.brand, "name": p.name, "price": str(p.price),
+                                "currency": p.currency, "price_text": text.price, "image_sha256": p.image_sha256},
+                    "qr": {k: v for k, v in layout.to_dict().items() if k.startswith("qr")},
+                    "layout": layout.to_dict(), "ids": {"creative": creative_id, "placement": placement_id,
+                                                        "ad_serving_id": ad_serving_id},
+                    "candidates": {"moments": len(plan["moments"]), "scored": len(plan["matches"])},
+                    # which delivered file each media URL of the VAST names (re-pointed at export)
+                    "vast_media": {f"{media_base}/{jpg.name}": "primary"},
+                },
+            )
+            actions = []
+            if rgb.shape[1] != WIDTH or rgb.shape[0] != HEIGHT or layout.strategy == "inset":
+                actions.append(EditAction("c2pa.resized", {"from": [int(rgb.shape[1]), int(rgb.shape[0])],
+                                                           "to": [WIDTH, HEIGHT], "strategy": layout.strategy}))
+            actions.append(EditAction("c2pa.drawing", {"elements": ["scrim", "text", "qr"], "panel": list(layout.panel),
+                                                       "qr": list(layout.qr)},
+                                      description="product panel: brand, name, copy, price and a QR code drawn"))
+            frame_ing = Ingredient.from_source_frame(SourceFrame(m.frame, m.time, encode_source_frame(rgb)),
+                                                     context.title_name, context.source_sha256)
+            product_ing = Ingredient(title=f"{p.brand} {p.name} ({p.sku})", mime=_MIME.get(image_path.suffix.lower(), "image/png"),
+                                     data=image_path.read_bytes(), relationship="componentOf",
+                                     metadata={"com.creativeworkbench.sku": p.sku})
+            outputs.append(Output(
+                primary=OutputFile(jpg, "image/jpeg", width=WIDTH, height=HEIGHT),
+                slot=Slot(format="16x9", output="jpg", locale=params.locale.replace("_", "-"), qualifiers=("pause",), pick=rank),
+                recipe=recipe, actions=tuple(actions), ingredients=(frame_ing, product_ing),
+                sidecars=(OutputFile(vast_path, VAST_MIME, role="vast"), OutputFile(placement_path, PLACEMENT_MIME, role="placement")),
+                score=match.score,
+            ))
+        return outputs
+
+    # -- review -------------------------------------------------------------------------------
+
+    def deliveries(self, approved: Any) -> list[Any]:
+        """The signed still, its VAST document re-pointed at the exported still (under
+        ``WORKBENCH_ADS_CDN_BASE`` when set) and re-validated, and the placement JSON."""
+        from workbench.deliveries import SidecarFile
+        from workbench.deliveries.vast import ad_deliveries
+
+        return ad_deliveries(approved, self.export_folder, validate=validate_vast,
+                             extra=[SidecarFile(approved, s, self.export_folder) for s in approved.sidecars
+                                    if s.role == "placement"])
+
+    def wants_gpu(self, params: Any, settings: Any) -> bool:
+        """Scene tagging with a configured model runs on the gpu queue (it reads pixels, makes
+        none: no diffusion rights check, see :meth:`needs_model`)."""
+        return settings.scene_model is not None
+
+    def cli_commands(self) -> list[KindCommand]:
+        from generators.ads.cli import pause_ads
+
+        return [KindCommand("pause-ads", pause_ads)]
+
+    def cli_apps(self) -> list[tuple[str, Any]]:
+        from generators.ads.cli import products_app
+
+        return [("products", products_app)]
+
+    def explain(self, recipe: Mapping[str, Any], score: float | None = None) -> Explanation:
+        recipe = recipe or {}
+        d = recipe.get("details") or {}
+        match = d.get("match") or {}
+        terms = sorted((t for t in match.get("terms", []) if isinstance(t, dict)),
+                       key=lambda t: abs(float(t.get("contribution") or 0)), reverse=True)
+        product = d.get("product") or {}
+        mood = d.get("mood") or {}
+        safety = d.get("safety") or {}
+        qr = d.get("qr") or {}
+        layout = d.get("layout") or {}
+        facts = [
+            ("Moment", f"shot {d.get('shot')} at {d.get('time')} s (held {_held(d.get('moment'))} s)"),
+            ("Mood", f"{mood.get('mood')} ({', '.join(f'{k} {v:.2f}' for k, v in sorted((mood.get('scores') or {}).items()))})"),
+            ("Scene tags", ", ".join(d.get("scene_tags") or []) + (" (classical)" if d.get("scene_model") is None else " (model)")),
+            ("Brand safety", f"allowed; {safety.get('blocked', 0)} pair(s) blocked elsewhere"
+             + (f": {', '.join(sorted(safety.get('blocked_by_rule', {})))}" if safety.get("blocked_by_rule") else "")),
+            ("QR", (f"{qr.get('qr_side_px')} px ({qr.get('qr_height_share', 0):.0%} of the height), "
+                   f"{qr.get('qr_module_px')} px modules, quiet zone {qr.get('qr_quiet_zone')}, EC {str(qr.get('qr_error')).upper()}")),
+            ("Placement", f"{layout.get('strategy')}, no face covered"),
+        ]
+        total = match.get("total", score)
+        return Explanation(
+            heading=self.explain_heading,
+            summary=f"{product.get('brand')} {product.get('name')} ({product.get('price_text')}) on shot {d.get('shot')}",
+            generator=" ".join(str(recipe[k]) for k in ("generator", "generator_version") if recipe.get(k)) or None,
+            score=None if total is None else float(total),
+            terms=tuple(Term(str(t.get("feature")), float(t.get("contribution") or 0.0), t.get("weight"),
+                             t.get("normalised"), t.get("raw")) for t in terms),
+            facts=tuple(facts), model=recipe.get("model"), seed=recipe.get("seed"),
+            details={"moment": d.get("moment"), "mood": mood, "safety": safety, "qr": qr, "layout": layout,
+                     "scene_model": d.get("scene_model"), "ids": d.get("ids")},
+        )
+
+    def regenerate_params(self, params: PauseAdParams) -> dict[str, Any]:
+        data = params.to_dict()
+        data.pop("title_name", None)
+        return data
+
+    @property
+    def export_folder(self) -> str:
+        return "pause_ads"
+
+
+def _held(moment: Any) -> str:
+    if isinstance(moment, dict) and "start" in moment and "end" in moment:
+        return f"{float(moment['end']) - float(moment['start']):.1f}"
+    return "?"
+
+
+def _safety_summary(decisions: list[SafetyDecision], out_of_market: list[str]) -> dict[str, Any]:
+    blocked = [d for d in decisions if not d.allowed]
+    by_rule: dict[str, int] = {}
+    for d in blocked:
+        for r in d.rules:
+            by_rule[r] = by_rule.get(r, 0) + 1
+    return {"checked": len(decisions), "blocked": len(blocked), "blocked_by_rule": by_rule,
+            "blocked_pairs": [d.to_dict() for d in blocked[:200]], "out_of_market": out_of_market}
+
+
+__all__ = ["PauseAdKind", "PauseAdParams", "digest", "plan_placements"]

@@ -1,0 +1,95 @@
+"""Command line of the localized kind: ``workbench strings import FILE [--json]`` (a Typer app the
+core mounts through :meth:`LocalizationKind.cli_apps`) and ``workbench localize TITLE`` (the
+kind's friendly command: the options that build its parameters; the CLI adds TITLE and --json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from generators.localization.kind import LocalizedParams
+from workbench.errors import InvalidInput, WorkbenchError
+
+strings_app = typer.Typer(help="Translated promo strings (XLIFF 1.2/2.0, PO, CSV, JSON).", no_args_is_help=True)
+
+
+@strings_app.callback()
+def strings_group() -> None:
+    """Translated promo strings (XLIFF 1.2/2.0, PO, CSV, JSON)."""
+
+
+@strings_app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="An .xlf/.xliff, .po, .csv or .json strings file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Check and store a strings file; report what was found per locale (flags one line each)."""
+    # imported here: workbench.cli's package imports every kind's commands (this module among them)
+    from generators.localization.store import import_strings
+    from workbench.cli.output import emit_json, fail, say
+
+    try:
+        sha256, report = import_strings(file)
+    except WorkbenchError as exc:  # one line, exit 2, as every workbench command
+        fail(exc, as_json)
+    if as_json:
+        emit_json({"sha256": sha256, **report.to_dict()})
+        return
+    for line in report.lines():
+        say(line)
+    say(f"stored as {sha256} (workbench localize TITLE --strings {sha256})")
+
+
+def latest_strings() -> str:
+    """The sha256 of the strings set imported last (for ``localize`` without ``--strings``)."""
+    import sqlalchemy as sa
+
+    from generators.localization.store import (
+        ASSET_KIND,
+        STRINGS_EXT,
+        STRINGS_MIME,
+        load_strings,
+    )
+    from workbench.catalog import open_catalog
+    from workbench.catalog.models import Asset
+
+    with open_catalog().session() as session:
+        rows = session.scalars(sa.select(Asset.sha256).where(Asset.kind == ASSET_KIND, Asset.mime == STRINGS_MIME,
+                                                             Asset.ext == STRINGS_EXT).order_by(Asset.id.desc()).limit(20)).all()
+    for sha in rows:
+        try:
+            load_strings(sha)
+            return sha
+        except InvalidInput:
+            continue
+    raise InvalidInput("no strings imported yet: give --strings FILE (or run `workbench strings import FILE`)")
+
+
+def localize(
+    strings: Annotated[str | None, typer.Option(help="A strings file to import, or the sha256 of one imported before (default: the last imported).")] = None,
+    locales: Annotated[str | None, typer.Option(help="Comma-separated locales (default: every locale of the set).")] = None,
+    formats: Annotated[str | None, typer.Option(help="Comma-separated placements: 16x9, 2x3, 1x1 (default: all).")] = None,
+    segment: Annotated[str, typer.Option(help="The audience segment whose best frame is the base.")] = "action",
+    date_style: Annotated[str, typer.Option(help="long (12 December) or short (12 Dec).")] = "long",
+) -> LocalizedParams:
+    """Localized key art per locale and placement, with QA flags (overflow, missing glyphs, contrast...)."""
+    import re
+
+    kwargs: dict = {"segment": segment, "date_style": date_style}
+    if locales:
+        kwargs["locales"] = tuple(s.strip() for s in locales.split(",") if s.strip())
+    if formats:
+        kwargs["formats"] = tuple(s.strip() for s in formats.split(",") if s.strip())
+    probe = LocalizedParams(strings="0" * 64, **kwargs)
+    probe.check()  # before anything is read or stored
+    if strings is None:
+        sha = latest_strings()
+    elif re.fullmatch(r"[0-9a-f]{64}", strings):
+        sha = strings
+    else:
+        from generators.localization.store import import_strings
+
+        sha, _report = import_strings(Path(strings))
+    return LocalizedParams(strings=sha, **kwargs)

@@ -1,0 +1,398 @@
+"""The localized kind: key art per locale × placement, the segment's best frame (chosen by the
+thumbnail engine) cropped to each placement with the localized title, tagline, call to action,
+availability date and legal line fitted into safe boxes off faces and salient regions, each
+checked for missing glyphs, fit, contrast (measured on the pixels) and faces, with the flags on
+the output.
+
+Recipe keys hold each locale's own texts (not the strings set's hash), so a corrected
+translation regenerates only the locales whose text changed; the rest are reused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from PIL import Image
+
+from generators.audience.segments import SEGMENTS
+from generators.base import CreativeKind, Explanation, GenerationContext, KindCommand
+from generators.localization.contrast import (
+    ContrastResult,
+    draw_block_legibly,
+    over_face,
+    overlap_area,
+)
+from generators.localization.fit import TextLayout, fit_text
+from generators.localization.fonts import FontMissing, detect_script, font_for
+from generators.localization.strings import (
+    FIELDS,
+    StringsSet,
+    check_strings,
+    normalize_locale,
+)
+from generators.params import Choice, KindParams, Names, Spec, Text, param
+from workbench.creative import (
+    EditAction,
+    Ingredient,
+    Output,
+    OutputFile,
+    Recipe,
+    Slot,
+    SourceFrame,
+)
+from workbench.errors import GenerationError, InvalidInput
+from workbench.ids import shown
+
+KEY_ART_FORMATS: dict[str, tuple[int, int]] = {"16x9": (1920, 1080), "2x3": (1000, 1500), "1x1": (1080, 1080)}
+DATE_STYLES = ("long", "short")
+MAX_LOCALES = 200
+STRING_FLAGS = ("untranslated", "placeholder_mismatch", "preshaped_input", "too_long", "control_characters", "bidi_controls")
+
+# Where the text block may go, per placement: (name, x, y, w, h) as fractions of the image; tried
+# in order, the first with the least face and saliency overlap wins. "left"/"right" are mirrored
+# for right-to-left locales, so an Arabic block takes the right column first.
+BLOCKS: dict[str, tuple[tuple[str, float, float, float, float], ...]] = {
+    "16x9": (("left", 0.05, 0.40, 0.46, 0.53), ("right", 0.49, 0.40, 0.46, 0.53),
+             ("bottom", 0.05, 0.58, 0.90, 0.35), ("top", 0.05, 0.07, 0.90, 0.35)),
+    "2x3": (("bottom", 0.07, 0.56, 0.86, 0.38), ("top", 0.07, 0.05, 0.86, 0.38)),
+    "1x1": (("bottom", 0.06, 0.52, 0.88, 0.42), ("top", 0.06, 0.05, 0.88, 0.42)),
+}
+# Each field's share of the block's height (top to bottom), its size range as fractions of the
+# image's shorter side, lines, weight and alignment.
+FIELD_STYLES: dict[str, dict[str, Any]] = {
+    "title": {"share": 0.40, "max": 0.110, "min": 0.060, "lines": 2, "weight": "bold"},
+    "tagline": {"share": 0.24, "max": 0.048, "min": 0.030, "lines": 2, "weight": "regular"},
+    "call_to_action": {"share": 0.13, "max": 0.042, "min": 0.028, "lines": 1, "weight": "bold"},
+    "date": {"share": 0.11, "max": 0.036, "min": 0.024, "lines": 1, "weight": "regular"},
+    "legal": {"share": 0.12, "max": 0.020, "min": 0.014, "lines": 2, "weight": "regular"},
+}
+GAP = 0.02  # between fields, of the block's height
+
+
+@dataclass(frozen=True)
+class LocaleCodes(Spec):
+    """A list of locale codes checked against CLDR (Babel); empty means every locale of the set."""
+
+    max_items: int = MAX_LOCALES
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "array", "maxItems": self.max_items, "items": {"type": "string", "maxLength": 35}}
+
+    def check(self, name: str, value: Any) -> None:
+        if isinstance(value, str) or not isinstance(value, (tuple, list)):
+            raise InvalidInput(f"{name} must be a list of locale codes such as de, ar-EG, zh-Hant")
+        if len(value) > self.max_items:
+            raise InvalidInput(f"{name}: at most {self.max_items} locales, got {len(value)}")
+        for v in value:
+            normalize_locale(v)
+
+    def from_json(self, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    def to_json(self, value: Any) -> Any:
+        return list(value) if isinstance(value, tuple) else value
+
+    def from_text(self, name: str, text: str) -> Any:
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class LocalizedParams(KindParams):
+    unknown_noun: ClassVar[str] = "localized parameter"
+
+    strings: str | None = param(None, Text(64, label="strings", min_len=64))  # sha256 of an imported strings set
+    locales: tuple[str, ...] = param((), LocaleCodes())  # empty: every locale of the set
+    formats: tuple[str, ...] = param(tuple(KEY_ART_FORMATS), Names(noun="format", values=tuple(KEY_ART_FORMATS)))
+    segment: str = param("action", Choice(noun="segment", values=SEGMENTS))
+    date_style: str = param("long", Choice(noun="date style", values=DATE_STYLES))
+
+    def check_together(self) -> None:
+        if self.strings is None:
+            raise InvalidInput("strings is required: import translations first (`workbench strings import FILE`) and pass its sha256")
+        if not re.fullmatch(r"[0-9a-f]{64}", self.strings):
+            raise InvalidInput(f"strings must be the sha256 of an imported strings set, got {shown(self.strings)}")
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    text: str
+    layout: TextLayout
+    contrast: ContrastResult
+    over_face: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.layout.to_dict(), "text": self.text, "contrast": self.contrast.to_dict(), "over_face": self.over_face}
+
+
+class LocalizationKind(CreativeKind):
+    kind: ClassVar[str] = "localized"
+    label: ClassVar[str] = "Localized artwork"
+    version: ClassVar[str] = "0.1.0"
+    Params = LocalizedParams
+    explain_heading: ClassVar[str] = "How the text was fitted"
+
+    # -- parameters ---------------------------------------------------------------------------
+
+    def fan_out(self, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """One job per locale named (a failing locale does not stop the others); with no locales
+        named, one job for every locale of the set. Placements share a job (they share a frame)."""
+        params = LocalizedParams.from_dict(item)
+        data = params.to_dict()
+        data["formats"] = [f for f in KEY_ART_FORMATS if f in params.formats]
+        locales = list(dict.fromkeys(params.locales))
+        return [{**data, "locales": [loc]} for loc in locales] if locales else [data]
+
+    def gather_inputs(self, params: LocalizedParams, reader: Any) -> dict[str, Any]:
+        from generators.localization.store import STRINGS_EXT, read_stored_strings
+
+        strings = read_stored_strings(reader.stored_path(params.strings, STRINGS_EXT), params.strings)
+        self._locales(params, strings)  # unknown locales fail here, before the analysis
+        return {"strings": strings}
+
+    def _locales(self, params: LocalizedParams, strings: StringsSet) -> list[str]:
+        if not params.locales:
+            return list(strings.codes)
+        wanted = list(dict.fromkeys(normalize_locale(v) for v in params.locales))
+        unknown = [c for c in wanted if c not in strings.codes]
+        if unknown:
+            raise InvalidInput(f"the strings set has no {', '.join(unknown)}; it has {', '.join(strings.codes)}")
+        return wanted
+
+    # -- generation ---------------------------------------------------------------------------
+
+    def _strings(self, context: GenerationContext, params: LocalizedParams) -> StringsSet:
+        strings = context.inputs.get("strings")
+        if strings is None:
+            from generators.localization.store import load_strings
+
+            strings = load_strings(params.strings, context.settings)
+        return strings
+
+    def check_inputs(self, context: GenerationContext, params: LocalizedParams) -> None:
+        from generators.audience.scoring import eligible_keyframes
+        from generators.thumbnails.generator import no_usable_frames_message
+
+        if not eligible_keyframes(context.analysis):
+            raise InvalidInput(no_usable_frames_message(context.analysis))
+        strings = self._strings(context, params)
+        for code in self._locales(params, strings):  # every font is there before anything is drawn
+            for f in FIELDS:
+                text = strings.get(code).get(f) or strings.source.get(f)
+                if text and f != "date":
+                    font_for(detect_script(text, code), FIELD_STYLES[f]["weight"])
+
+    def generate(self, context: GenerationContext, params: LocalizedParams) -> list[Output]:
+        from generators.imaging.crop import apply_crop, plan_crop
+        from generators.thumbnails.generator import (
+            ThumbnailGenerator,
+            ThumbnailParams,
+            faces_in_output,
+        )
+        from workbench.media.frames import encode_source_frame, read_frames_rgb
+
+        # 1. the strings and the locales asked for, with the import's flags per locale
+        strings = self._strings(context, params)
+        locales = self._locales(params, strings)
+        report = check_strings(strings)
+        # 2. the segment's best frame, as the thumbnail engine picks it
+        plan = ThumbnailGenerator().plan(context.analysis, ThumbnailParams(segments=(params.segment,), top_k=1))
+        picks = plan.picks.get(params.segment) or []
+        if not picks:
+            raise InvalidInput(f"no frame of {context.title_name!r} suits the {params.segment} segment")
+        scored = picks[0]
+        kf = scored.keyframe
+        try:
+            rgb = read_frames_rgb(context.source, [(kf.frame, kf.pts)])[kf.frame]
+        except (OSError, KeyError) as exc:
+            raise GenerationError(f"could not read frame {kf.frame} of {context.source.name}: {exc}") from exc
+        frame_image = Image.fromarray(np.ascontiguousarray(rgb))
+        source_frame = SourceFrame(kf.frame, kf.time, encode_source_frame(rgb))
+        ingredient = Ingredient.from_source_frame(source_frame, context.title_name, context.source_sha256)
+        # 3. per placement: the crop and where faces and the salient region land in it
+        bases = {}
+        for fmt in params.formats:
+            tw, th = KEY_ART_FORMATS[fmt]
+            crop = plan_crop(frame_image.width, frame_image.height, tw, th, kf.faces, kf.features.saliency_box)
+            image, actions = apply_crop(frame_image, crop)
+            faces = faces_in_output(kf.faces, crop.to_output, tw, th)
+            sx0, sy0, sx1, sy1 = crop.to_output(kf.features.saliency_box)
+            salient = (max(0.0, sx0 / tw), max(0.0, sy0 / th), max(0.0, min(1.0, sx1 / tw) - max(0.0, sx0 / tw)),
+                       max(0.0, min(1.0, sy1 / th) - max(0.0, sy0 / th)))
+            bases[fmt] = (image, tuple(actions), crop, faces, salient)
+        # 4. per locale x placement: fit, draw legibly, flag
+        outputs = []
+        total = len(locales) * len(params.formats)
+        for n_loc, code in enumerate(locales):
+            texts = self._texts(strings, code, params.date_style)
+            string_flags = tuple(c for c in report.flags_of(code) if c in STRING_FLAGS)
+            string_lines = [f for r in report.locales if r.locale == code for f in r.flags]
+            for n_fmt, fmt in enumerate(params.formats):
+                image, actions, crop, faces, salient = bases[fmt]
+                out = self._render(context, params, code, fmt, image.copy(), actions, crop, faces, salient, texts,
+                                   string_flags, string_lines, scored, ingredient)
+                outputs.append(out)
+                if context.on_step is not None:
+                    context.on_step(n_loc * len(params.formats) + n_fmt + 1, total)
+        return outputs
+
+    def _texts(self, strings: StringsSet, code: str, date_style: str) -> dict[str, str]:
+        """Each field's text for a locale (the source's where a translation is missing: flagged)."""
+        from generators.localization.dates import format_date, render_date_line
+
+        loc, src = strings.get(code), strings.source
+        when = format_date(strings.availability, code, date_style) if strings.availability else None  # type: ignore[arg-type]
+        out: dict[str, str] = {}
+        for f in FIELDS:
+            if f == "date":
+                template = loc.get("date") if code != strings.source_locale else None
+                line = render_date_line(template, strings.availability, code, date_style)  # type: ignore[arg-type]
+                if line:
+                    out[f] = line
+                continue
+            text = loc.get(f) or src.get(f)
+            if text and when is not None:  # {date} in any field is the availability date (literal replace)
+                text = text.replace("{date}", when)
+            if text:
+                out[f] = text
+        return out
+
+    def _block(self, fmt: str, rtl: bool, faces: tuple[dict[str, float], ...], salient: tuple[float, float, float, float]):
+        best, best_cost = None, None
+        for name, x, y, w, h in BLOCKS[fmt]:
+            if rtl and name in ("left", "right"):  # right-to-left reads from the right: mirror the columns
+                name, x = ("right" if name == "left" else "left"), 1.0 - x - w
+            face_cost = sum(overlap_area((x, y, w, h), (f["x"], f["y"], f["w"], f["h"])) / max(f["w"] * f["h"], 1e-9) for f in faces)
+            cost = 10.0 * face_cost + overlap_area((x, y, w, h), salient) / max(salient[2] * salient[3], 1e-9)
+            if best_cost is None or cost < best_cost - 1e-9:
+                best, best_cost = (name, x, y, w, h), cost
+        return best
+
+    def _render(self, context: GenerationContext, params: LocalizedParams, code: str, fmt: str, image: Image.Image,
+                crop_actions: tuple[EditAction, ...], crop: Any, faces: tuple[dict[str, float], ...],
+                salient: tuple[float, float, float, float], texts: dict[str, str], string_flags: tuple[str, ...],
+                string_lines: list[Any], scored: Any, ingredient: Ingredient) -> Output:
+        from generators.imaging.encode import encode
+        from workbench.analysis.types import Box
+
+        tw, th = image.size
+        short = min(tw, th)
+        title_script = detect_script(texts.get("title", ""), code)
+        rtl = font_for(title_script).rtl
+        block_name, bx, by, bw, bh = self._block(fmt, rtl, faces, salient)
+        face_boxes = [Box(f["x"], f["y"], f["w"], f["h"]) for f in faces]
+        # 1. stack the fields in the block, each in its own box, and fit it there
+        fitted: list[tuple[str, str, TextLayout, tuple[int, int, int, int]]] = []
+        y = by * th
+        for name in FIELDS:
+            style = FIELD_STYLES[name]
+            h = bh * th * (style["share"] - GAP)
+            box = (int(bx * tw), int(y), int(bw * tw), max(1, int(h)))
+            y += bh * th * style["share"]
+            text = texts.get(name)
+            if not text:
+                continue
+            layout = fit_text(text, box, code, max_size=max(8, int(style["max"] * short)), min_size=max(7, int(style["min"] * short)),
+                              max_lines=style["lines"], align="start", valign="middle" if name == "title" else "top",
+                              weight=style["weight"])
+            fitted.append((name, text, layout, box))
+        # 2. draw them, with one scrim under the block when the pixels behind would not give 4.5:1
+        contrasts = draw_block_legibly(image, [layout for _, _, layout, _ in fitted])
+        fields = [_Field(name, text, layout, contrast, over_face((box[0] / tw, box[1] / th, box[2] / tw, box[3] / th), face_boxes))
+                  for (name, text, layout, box), contrast in zip(fitted, contrasts)]
+        # 3. the flags, each with its reason
+        reasons: list[dict[str, Any]] = [{"code": f.code, "field": f.field, "reason": f.message} for f in string_lines]
+        flags: list[str] = list(string_flags)
+        for f in fields:
+            for code_, why in f.layout.reasons():
+                flags.append(code_)
+                reasons.append({"code": code_, "field": f.name, "reason": why})
+            if not f.contrast.passes:
+                flags.append("low_contrast")
+                reasons.append({"code": "low_contrast", "field": f.name,
+                                "reason": f"{f.contrast.ratio:.2f}:1 even with a {f.contrast.scrim:.0%} scrim (needs 4.5:1)"})
+            if f.over_face:
+                flags.append("over_face")
+                reasons.append({"code": "over_face", "field": f.name, "reason": f"the {f.name} box covers a face"})
+        flags = list(dict.fromkeys(flags))
+        # 4. encode, and say what was done
+        path = context.out_dir / f"localized_{params.segment}_{code}_{fmt}.jpg"
+        path.write_bytes(encode(image, "jpeg"))
+        fonts = sorted({f.layout.font.name for f in fields})
+        drawing = EditAction("c2pa.drawing", {"locale": code, "fields": [f.name for f in fields], "fonts": fonts,
+                                              "scrims": {f.name: f.contrast.scrim for f in fields if f.contrast.scrim}},
+                             description=f"{code} text drawn (shaped with raqm), with a scrim where contrast needed one")
+        kf = scored.keyframe
+        recipe = Recipe(
+            generator=self.kind, generator_version=self.version,
+            parameters={"locale": code, "format": fmt, "segment": params.segment, "date_style": params.date_style,
+                        "texts": dict(texts), "title_name": context.title_name},
+            source_sha256=context.source_sha256,
+            details={
+                "frame": kf.frame, "time": kf.time, "shot": kf.shot, "score": round(float(scored.total), 6),
+                "crop": crop.to_dict(), "faces": [dict(f) for f in faces], "block": block_name,
+                "fields": {f.name: f.to_dict() for f in fields}, "fonts": fonts,
+                "flags": reasons, "size": [tw, th],
+            },
+        )
+        return Output(
+            primary=OutputFile(path, "image/jpeg", width=tw, height=th),
+            slot=Slot(format=fmt, output="jpg", segment=params.segment, locale=code),
+            recipe=recipe, actions=(*crop_actions, drawing), ingredients=(ingredient,),
+            score=round(float(scored.total), 4), qa_flags=tuple(flags),
+        )
+
+    # -- review -------------------------------------------------------------------------------
+
+    def explain(self, recipe: Mapping[str, Any], score: float | None = None) -> Explanation:
+        """The frame, where the text block went and why, each field's fit and contrast, the flags."""
+        recipe = recipe or {}
+        p, d = recipe.get("parameters") or {}, recipe.get("details") or {}
+        facts: list[tuple[str, str]] = [("Frame", (f"frame {d.get('frame')} at {float(d.get('time') or 0):.2f} s, "
+                                                   f"best for {p.get('segment')}")),
+                                        ("Text block", f"{d.get('block')} (the placement with least face and saliency overlap)")]
+        for name, f in (d.get("fields") or {}).items():
+            sizes = f.get("sizes") or [None, None]
+            facts.append((name, f"{f.get('font')} {f.get('size')}px (range {sizes[1]}-{sizes[0]}), {len(f.get('lines') or [])} "
+                                f"line(s), {f.get('decision')}, contrast {f.get('contrast', {}).get('ratio')}:1"
+                                + (f" with a {f['contrast']['scrim']:.0%} scrim" if f.get("contrast", {}).get("scrim") else "")))
+        for flag in d.get("flags") or []:
+            facts.append((f"Flag {flag.get('code')}", str(flag.get("reason") or flag.get("field"))))
+        return Explanation(
+            heading=self.explain_heading,
+            summary=f"{p.get('locale')} {p.get('format')} key art: {len(d.get('flags') or [])} flag(s)",
+            generator=" ".join(str(recipe[k]) for k in ("generator", "generator_version") if recipe.get(k)) or None,
+            score=score, facts=tuple(facts), model=None, seed=None,
+            details={"fields": d.get("fields"), "flags": d.get("flags"), "block": d.get("block"), "texts": p.get("texts")},
+        )
+
+    # -- the command line ---------------------------------------------------------------------
+
+    def cli_commands(self) -> list[KindCommand]:
+        from generators.localization.cli import localize
+
+        return [KindCommand("localize", localize)]
+
+    def cli_apps(self) -> list[tuple[str, Any]]:
+        """Sub-applications the CLI mounts (``workbench strings import FILE``)."""
+        from generators.localization.cli import strings_app
+
+        return [("strings", strings_app)]
+
+    @property
+    def export_folder(self) -> str:
+        return "localized"
+
+    def deliveries(self, approved: Any) -> list[Any]:
+        """The approved key art (and its sidecars) in a folder per locale: ``localized/ar-EG/...``."""
+        from workbench.names import safe_filename
+
+        locale = approved.row.locale or "und"
+        return approved.own_files(f"{self.export_folder}/{safe_filename(locale, 20)}")
+
+
+__all__ = ["KEY_ART_FORMATS", "FontMissing", "LocalizationKind", "LocalizedParams"]
