@@ -13,6 +13,7 @@ import os
 
 from generators.ads.kind import PauseAdKind
 from generators.ads.shoppable import ShoppableKind
+from generators.ads.spot import SpotKind
 from generators.base import CreativeKind, PluginError
 from generators.localization.kind import LocalizationKind
 from generators.thumbnails.kind import ThumbnailKind
@@ -24,6 +25,7 @@ KINDS: dict[str, CreativeKind] = {k.kind: k for k in (
     LocalizationKind(),
     PauseAdKind(),
     ShoppableKind(),
+    SpotKind(),
 )}
 
 _plugins_loaded = False

@@ -31,7 +31,7 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets" / "briefs"
 ALL_SEGMENTS = list(SEGMENTS)
 ALL_FORMATS = list(FORMATS)
 KNOWN_SEGMENTS = ", ".join(SEGMENTS)
-KNOWN_KINDS = "localized, pause_ad, shoppable, thumbnail, trailer"
+KNOWN_KINDS = "localized, pause_ad, shoppable, spot, thumbnail, trailer"
 
 
 def yaml_brief(text: str) -> str:

@@ -13,6 +13,7 @@ import typer
 
 from generators.ads.kind import PauseAdParams
 from generators.ads.shoppable import ShoppableParams
+from generators.ads.spot import SpotParams
 from workbench.errors import InvalidInput, WorkbenchError
 
 products_app = typer.Typer(help="Product catalogs for pause ads and shoppable overlays (CSV or JSON).",
@@ -86,3 +87,23 @@ def shoppable(
                   max_ads=max_ads)
     ShoppableParams(products="0" * 64, **kwargs).check()
     return ShoppableParams(products=_catalog(products), **kwargs)
+
+
+def spots(
+    products: Annotated[str, typer.Option(help="A product catalog (CSV/JSON), or the sha256 of one imported before.")],
+    tracking_base: Annotated[str, typer.Option(help="The https URL the QR scans and tracking calls go to.")],
+    duration: Annotated[int, typer.Option(help="Seconds, 6-15, the product end card included.")] = 10,
+    formats: Annotated[str, typer.Option(help="Comma-separated: 16x9, 9x16.")] = "16x9",
+    campaign: Annotated[str, typer.Option(help="Campaign id, carried in every tracking URL.")] = "campaign",
+    locale: Annotated[str, typer.Option(help="Locale of the price and copy, e.g. de_DE.")] = "en_US",
+    market: Annotated[str | None, typer.Option(help="ISO 3166 market: products not sold there are left out.")] = None,
+    maturity: Annotated[str, typer.Option(help="The title's maturity rating (G, PG, PG-13, R, NC-17).")] = "PG",
+    max_ads: Annotated[int, typer.Option(help="Spots to make (one per product, best matched first).")] = 1,
+    ad_tag_url: Annotated[str | None, typer.Option(help="An https ad tag: the title's ad breaks are written as VMAP with it.")] = None,
+) -> SpotParams:
+    """Mid-roll spots: 6-15 s cuts of the title's best matching, brand-safe shots with a product end card and a QR code, plus VAST 4.2."""
+    kwargs = {"tracking_base": tracking_base, "duration": duration, "campaign": campaign, "locale": locale,
+              "market": market, "maturity": maturity, "max_ads": max_ads, "ad_tag_url": ad_tag_url,
+              "formats": tuple(f.strip() for f in formats.split(",") if f.strip())}
+    SpotParams(products="0" * 64, **kwargs).check()
+    return SpotParams(products=_catalog(products), **kwargs)

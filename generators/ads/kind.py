@@ -175,7 +175,7 @@ class PauseAdKind(CreativeKind):
         keyframes = {k.frame: k for k in a.keyframes}
         frames = read_frames_rgb(context.source, [(m.moment.frame, m.moment.pts) for m in picks])
         media_base = (params.media_base or params.tracking_base.rstrip("/") + "/media").rstrip("/")
-        safety_summary = _safety_summary(plan["decisions"], plan["out_of_market"])
+        safety_totals = safety_summary(plan["decisions"], plan["out_of_market"])
         outputs = []
         for rank, match in enumerate(picks, 1):
             m, p = match.moment, match.product
@@ -231,7 +231,7 @@ class PauseAdKind(CreativeKind):
                 details={
                     "rank": rank, "moment": m.to_dict(), "frame": m.frame, "time": round(m.time, 4), "shot": m.shot,
                     "mood": mood.to_dict(), "scene_tags": sorted(ctx.tags), "scene_model": plan["scene"].model,
-                    "match": match.breakdown(), "safety": {"decision": decision.to_dict(), **safety_summary},
+                    "match": match.breakdown(), "safety": {"decision": decision.to_dict(), **safety_totals},
                     "product": {"sku": p.sku, "brand": p.brand, "name": p.name, "price": str(p.price),
                                 "currency": p.currency, "price_text": text.price, "image_sha256": p.image_sha256},
                     "qr": {k: v for k, v in layout.to_dict().items() if k.startswith("qr")},
@@ -340,7 +340,7 @@ def _held(moment: Any) -> str:
     return "?"
 
 
-def _safety_summary(decisions: list[SafetyDecision], out_of_market: list[str]) -> dict[str, Any]:
+def safety_summary(decisions: list[SafetyDecision], out_of_market: list[str]) -> dict[str, Any]:
     blocked = [d for d in decisions if not d.allowed]
     by_rule: dict[str, int] = {}
     for d in blocked:
