@@ -306,3 +306,79 @@ def test_the_trailers_command_lists_each_cut_with_its_files(home, title) -> None
     assert v["segment"] == "thriller" and v["format"] == "9x16" and abs(v["duration"] - 6.0) < 0.05
     assert v["path"].endswith(".mp4") and Path(v["path"]).is_file()
     assert set(v["files"]) >= {"cutlist.otio", "cutlist.edl"} and all(Path(p).is_file() for p in v["files"].values())
+
+
+def _frame_at(path: Path, t: float) -> np.ndarray:
+    with av.open(str(path)) as c:
+        for frame in c.decode(video=0):
+            if frame.time is not None and frame.time >= t:
+                return frame.to_ndarray(format="rgb24")
+    raise AssertionError(f"no frame at {t} s in {path}")
+
+
+def test_subtitles_are_carried_through_the_cut_burned_in_and_written_beside_it(home, title, tmp_path) -> None:
+    from generators.localization.fonts import FontMissing, font_for
+    from generators.localization.store import store_subtitles
+    from generators.localization.subtitles import load_subtitles, read_ttml
+
+    try:
+        font_for("Jpan")
+    except FontMissing as exc:
+        pytest.skip(str(exc))
+    srt = tmp_path / "title.ja.srt"
+    srt.write_text("".join(f"{n + 1}\n00:00:{2 * n:02d},000 --> 00:00:{2 * n + 1:02d},900\n長い夜が始まる {n}\n\n" for n in range(18)),
+                   encoding="utf-8")
+    sha = store_subtitles(srt)
+    params = {"segments": ["action"], "durations": [6], "formats": ["16x9"]}
+    [plain] = workflow.generate("trailer", title, params).variants
+    [subbed] = workflow.generate("trailer", title, {**params, "subtitles": sha, "subtitle_locale": "ja"}).variants
+    assert set(subbed.files) >= {"subtitles.srt", "subtitles.vtt", "subtitles.ttml"}
+    cues = load_subtitles(subbed.files["subtitles.srt"])
+    assert cues and all(0 <= c.start < c.end <= 6.0 + 1e-6 for c in cues)
+    assert [c.text for c in read_ttml(subbed.files["subtitles.ttml"])] == [c.text for c in cues]
+    assert [c.text for c in load_subtitles(subbed.files["subtitles.vtt"])] == [c.text for c in cues]
+    # burned in: the bottom band differs from the same cut without subtitles, the top does not
+    cue = cues[0]
+    a, b = _frame_at(plain.path, (cue.start + cue.end) / 2), _frame_at(subbed.path, (cue.start + cue.end) / 2)
+    h = a.shape[0]
+    bottom = np.abs(a[int(h * 0.75):].astype(int) - b[int(h * 0.75):].astype(int)).mean()
+    top = np.abs(a[: int(h * 0.5)].astype(int) - b[: int(h * 0.5)].astype(int)).mean()
+    assert bottom > 3 * max(top, 0.3), (bottom, top)
+
+
+def test_cards_in_a_locale_use_its_copy_and_script(home, title, tmp_path) -> None:
+    """With a strings set and a locale the cards carry that locale's copy, drawn in its script's
+    font (shaped, right to left); the slot is the locale's. Drawn with the template's Latin faces
+    the same copy would lack every glyph: that is flagged."""
+    from generators.localization.fonts import FontMissing, font_for
+    from generators.localization.store import import_strings
+    from generators.trailers import cards
+    from generators.trailers.timeline import Card
+    from workbench.catalog import Variant, open_catalog
+
+    try:
+        font_for("Arab")
+    except FontMissing as exc:
+        pytest.skip(str(exc))
+    promo = tmp_path / "promo.json"
+    promo.write_text(json.dumps({"source_locale": "en", "locales": {
+        "en": {"title": "The Long Night", "tagline": "Some doors stay closed", "call_to_action": "Watch now", "date": "2026-12-12"},
+        "ar-EG": {"title": "الليلة الطويلة", "tagline": "بعض الأبواب تبقى مغلقة", "call_to_action": "شاهد الآن",
+                  "date": "ابتداءً من {date}"}}}, ensure_ascii=False), encoding="utf-8")
+    sha, _ = import_strings(promo)
+    [v] = workflow.generate("trailer", title, {"segments": ["romance"], "durations": [6], "formats": ["16x9"], "strings": sha,
+                                               "locale": "ar-EG"}).variants
+    assert v.locale == "ar-EG" and "missing_glyphs" not in v.qa_flags and "overflow" not in v.qa_flags, v.qa_flags
+    with open_catalog().session() as s:
+        recipe = s.get(Variant, v.variant_id).recipe
+    end = recipe["details"]["cards"][-1]
+    assert end["title"] == "الليلة الطويلة" and end["call_to_action"] == "شاهد الآن" and "١٢" in end["date"]
+    template = cards.load_template()
+    localized = cards.layout_card(Card("end", 50, end["title"], call_to_action=end["call_to_action"], locale="ar-EG"),
+                                  template, 1920, 1080)
+    assert all(f.font.startswith("NotoSansArabic") and not f.missing_glyphs for f in localized.fields)
+    assert localized.fields[0].localized.direction == "rtl"
+    latin = cards.layout_card(Card("end", 50, end["title"]), template, 1920, 1080)
+    assert latin.fields[0].missing_glyphs
+    with pytest.raises(InvalidInput, match="locale"):
+        workflow.generate("trailer", title, {"strings": sha, "durations": [6]})

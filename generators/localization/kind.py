@@ -34,6 +34,7 @@ from generators.localization.strings import (
     check_strings,
     normalize_locale,
 )
+from generators.localization.texts import texts_for
 from generators.params import Choice, KindParams, Names, Spec, Text, param
 from workbench.creative import (
     EditAction,
@@ -228,7 +229,7 @@ class LocalizationKind(CreativeKind):
         outputs = []
         total = len(locales) * len(params.formats)
         for n_loc, code in enumerate(locales):
-            texts = self._texts(strings, code, params.date_style)
+            texts = texts_for(strings, code, params.date_style)
             string_flags = tuple(c for c in report.flags_of(code) if c in STRING_FLAGS)
             string_lines = [f for r in report.locales if r.locale == code for f in r.flags]
             for n_fmt, fmt in enumerate(params.formats):
@@ -239,27 +240,6 @@ class LocalizationKind(CreativeKind):
                 if context.on_step is not None:
                     context.on_step(n_loc * len(params.formats) + n_fmt + 1, total)
         return outputs
-
-    def _texts(self, strings: StringsSet, code: str, date_style: str) -> dict[str, str]:
-        """Each field's text for a locale (the source's where a translation is missing: flagged)."""
-        from generators.localization.dates import format_date, render_date_line
-
-        loc, src = strings.get(code), strings.source
-        when = format_date(strings.availability, code, date_style) if strings.availability else None  # type: ignore[arg-type]
-        out: dict[str, str] = {}
-        for f in FIELDS:
-            if f == "date":
-                template = loc.get("date") if code != strings.source_locale else None
-                line = render_date_line(template, strings.availability, code, date_style)  # type: ignore[arg-type]
-                if line:
-                    out[f] = line
-                continue
-            text = loc.get(f) or src.get(f)
-            if text and when is not None:  # {date} in any field is the availability date (literal replace)
-                text = text.replace("{date}", when)
-            if text:
-                out[f] = text
-        return out
 
     def _block(self, fmt: str, rtl: bool, faces: tuple[dict[str, float], ...], salient: tuple[float, float, float, float]):
         best, best_cost = None, None

@@ -73,3 +73,33 @@ def read_stored_strings(path: Path, sha256: str = "") -> StringsSet:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(f"strings set {sha256[:12]} is unreadable ({exc})") from None
     return StringsSet.from_dict(doc)
+
+
+SUBTITLE_MIMES = {".srt": "application/x-subrip", ".vtt": "text/vtt"}
+
+
+def store_subtitles(path: Path | str, settings: Settings | None = None) -> str:
+    """Check a subtitle file (SRT or WebVTT: readable, bounded) and store it by content hash; the
+    sha256 a trailer's ``subtitles`` parameter names."""
+    from generators.localization.subtitles import load_subtitles
+    from workbench.catalog import open_catalog, repo
+
+    settings = settings or get_settings()
+    path = Path(path)
+    load_subtitles(path)  # cheap refusals before the copy
+    ext = path.suffix.lower()
+    store = AssetStore(settings.store_dir)
+    with store.staged(path) as staged:
+        probe = staged.path.with_name(staged.path.name + ext)  # what is checked is what is stored
+        probe.symlink_to(staged.path)
+        try:
+            cues = load_subtitles(probe)
+        finally:
+            probe.unlink()
+        if not cues:
+            raise InvalidInput(f"{path.name}: no cues")
+        stored = staged.commit()
+    with open_catalog(settings).session() as session:
+        repo.add_asset_if_absent(session, sha256=stored.sha256, kind=ASSET_KIND, mime=SUBTITLE_MIMES[ext], ext=ext,
+                                 size_bytes=stored.size, original_name=path.name)
+    return stored.sha256

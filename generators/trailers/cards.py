@@ -340,6 +340,7 @@ class FieldLayout:
     line_pitch: int
     truncated: bool  # the text did not fit its box even at the smallest size
     missing_glyphs: tuple[str, ...]  # characters the font has no glyph for
+    localized: Any = None  # a localized card's field: its generators.localization.fit.TextLayout
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -537,13 +538,41 @@ def layout_card(card: Card, template: BrandTemplate, width: int, height: int) ->
             if fs is None:
                 warnings.append(f"the template has no box for a {card.kind} card's {name}; it is not shown")
                 continue
-            fields.append(_layout_field(name, text, fs, template.fonts[fs.font], width, height, safe, shorter))
+            if card.locale:
+                fields.append(_layout_localized(name, text, fs, template.fonts[fs.font], card.locale, width, height, safe,
+                                                shorter))
+            else:
+                fields.append(_layout_field(name, text, fs, template.fonts[fs.font], width, height, safe, shorter))
     for f in fields:
         if f.truncated:
             warnings.append(f"{f.name} does not fit its box even at {f.font_size} px; cut")
         if f.missing_glyphs:
             warnings.append(f"{f.name}: the font has no glyph for {' '.join(f.missing_glyphs)}")
     return CardLayout(card.kind, width, height, safe, tuple(fields), tuple(warnings))
+
+
+def _layout_localized(
+    name: str, text: str, fs: FieldStyle, choice: FontChoice, locale: str, width: int, height: int,
+    safe: tuple[int, int, int, int], shorter: int,
+) -> FieldLayout:
+    """A localized field: the locale's script font (the template's families name Latin faces),
+    shaped by raqm, wrapped at ICU line breaks (``generators.localization.fit``); the box, sizes,
+    alignment and line count are the template's."""
+    from generators.localization.fit import fit_text
+
+    box = _pixel_box(fs, width, height, safe)
+    w, h = box[2] - box[0], box[3] - box[1]
+    hi = max(MIN_FONT_PX, round(fs.size * shorter))
+    lo = min(hi, max(MIN_FONT_PX, round(fs.min_size * shorter)))
+    align = {"left": "start", "right": "end"}.get(fs.align, "center")
+    tl = fit_text(text, (0, 0, w, h), locale, max_size=hi, min_size=lo, max_lines=fs.max_lines, align=align,  # type: ignore[arg-type]
+                  valign=fs.valign, weight=choice.weight)
+    return FieldLayout(
+        name=name, box=box, lines=tuple(ln.text for ln in tl.lines), font=Path(tl.font.path).name, font_path=tl.font.path,
+        font_size=tl.size,
+        line_pitch=tl.line_height, truncated="overflow" in tl.flags,
+        missing_glyphs=tuple(chr(c) for c in tl.missing), localized=tl,
+    )
 
 
 def _layout_field(
@@ -630,13 +659,22 @@ def render_card(
         for fl in layout.fields:
             if not fl.lines:
                 continue
-            mask = _text_mask(fl, style.fields[fl.name])
+            mask = _localized_mask(fl) if fl.localized is not None else _text_mask(fl, style.fields[fl.name])
             x0, y0, x1, y1 = fl.box
             alpha = np.asarray(mask, dtype=np.float32)[:, :, None] / 255.0
             region = frame[y0:y1, x0:x1].astype(np.float32)
             color = np.asarray(style.fields[fl.name].color, dtype=np.float32)
             frame[y0:y1, x0:x1] = np.clip(np.rint(region * (1.0 - alpha) + color * alpha), 0, 255).astype(np.uint8)
     return frame
+
+
+def _localized_mask(fl: FieldLayout) -> Image.Image:
+    from generators.localization.fit import text_mask
+
+    x0, y0, x1, y1 = fl.box
+    mask = Image.new("L", (x1 - x0, y1 - y0), 0)
+    mask.paste(text_mask(fl.localized), fl.localized.box[:2])
+    return mask
 
 
 def _text_mask(fl: FieldLayout, fs: FieldStyle) -> Image.Image:

@@ -23,13 +23,15 @@ def trailers(
     date: Annotated[str | None, typer.Option(help="The release date, as the end slate shows it.")] = None,
     text: Annotated[str | None, typer.Option("--text", help="The title card's title (default: the title's name).")] = None,
     seed: Annotated[int, typer.Option(help="Another choice among shots of near-equal score.")] = 0,
+    subtitles: Annotated[Path | None, typer.Option(help="The title's subtitles (SRT or WebVTT, title time): burned in and written as SRT, WebVTT and TTML.")] = None,
+    subtitle_locale: Annotated[str, typer.Option(help="The subtitles' language (font, direction), e.g. de, ar-EG, ja.")] = "en",
 ) -> TrailerParams:
     """Personalized trailer cuts per audience segment and length, 16:9 and vertical 9:16, with cut lists."""
     from generators.params import IntList
     from workbench.music import store_music
 
     kwargs: dict = {"pacing": pacing, "tagline": tagline, "call_to_action": call_to_action, "date": date,
-                    "title_text": text, "seed": seed}
+                    "title_text": text, "seed": seed, "subtitle_locale": subtitle_locale}
     if segments:
         kwargs["segments"] = tuple(s.strip() for s in segments.split(",") if s.strip())
     if durations:
@@ -40,4 +42,8 @@ def trailers(
     params.check()  # before the music bed is read or stored
     if music is not None:
         kwargs["music"] = store_music(music).sha256
+    if subtitles is not None:
+        from generators.localization.store import store_subtitles
+
+        kwargs["subtitles"] = store_subtitles(subtitles)
     return TrailerParams(**kwargs)

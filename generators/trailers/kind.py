@@ -9,6 +9,7 @@ mix), ``cards.py`` (title card and end slate), ``render.py`` (the MP4), ``cutlis
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ REVIEW_HEIGHT = 720
 LOUDNESS = {"ebu_r128": -23.0, "atsc_a85": -24.0}
 OTIO_MIME = "application/vnd.pixar.opentimelineio+json"
 EDL_MIME = "text/plain"
+SUBTITLE_MIMES = {"subtitles.srt": "application/x-subrip", "subtitles.vtt": "text/vtt", "subtitles.ttml": "application/ttml+xml"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,11 @@ class TrailerParams(KindParams):
     call_to_action: str | None = param(None, Text(80, label="call_to_action"))
     date: str | None = param(None, Text(40, label="date"))  # shown as written on the end slate
     loudness: str = param("ebu_r128", Choice(noun="loudness standard", values=tuple(LOUDNESS)))
+    subtitles: str | None = param(None, Text(64, label="subtitles", min_len=64))  # sha256 of a stored SRT/WebVTT (source time)
+    strings: str | None = param(None, Text(64, label="strings", min_len=64))  # sha256 of an imported strings set: card copy per locale
+    locale: str | None = param(None, Text(16, label="locale"))  # the cards' locale: its copy (with strings), font and direction
+    subtitle_locale: str = param("en", Text(16, label="subtitle_locale"))  # the subtitles' language: font, direction, TTML lang
+    audience: str = param("adult", Choice(noun="audience", values=("adult", "kids")))  # subtitle reading speed
     spoiler_guard: float = param(SPOILER_GUARD, Number(0, 0.5))
     seed: int = param(0, Int(0, 2**31 - 1))  # another seed: another choice among shots of near-equal score
     exclude_shots: tuple[int, ...] = param((), Internal())  # shots a reviewer dropped (regenerate)
@@ -83,6 +90,22 @@ class TrailerParams(KindParams):
     def check_together(self) -> None:
         if self.music is not None and not all(c in "0123456789abcdef" for c in self.music):
             raise InvalidInput("music must be the sha256 of a stored music bed (see `workbench trailers --music FILE`)")
+        if self.subtitles is not None and not all(c in "0123456789abcdef" for c in self.subtitles):
+            raise InvalidInput("subtitles must be the sha256 of a stored subtitle file (see `workbench trailers --subtitles FILE`)")
+        if self.strings is not None and not all(c in "0123456789abcdef" for c in self.strings):
+            raise InvalidInput("strings must be the sha256 of an imported strings set (see `workbench strings import FILE`)")
+        if self.strings is not None and self.locale is None:
+            raise InvalidInput("strings needs a locale: the cards are drawn in one locale's copy")
+        from babel import Locale, UnknownLocaleError
+
+        for name in ("subtitle_locale", "locale"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            try:
+                Locale.parse(value.replace("-", "_"))
+            except (UnknownLocaleError, ValueError, TypeError):
+                raise InvalidInput(f"unknown {name} {value!r} (e.g. en, de, ar-EG, zh-Hant)") from None
 
 
 class TrailerKind(CreativeKind):
@@ -113,9 +136,26 @@ class TrailerKind(CreativeKind):
         return [{**data, "segments": [s], "durations": [d], "formats": formats} for s in segments for d in durations]
 
     def gather_inputs(self, params: TrailerParams, reader: Any) -> dict[str, Any]:
-        if params.music is None:
-            return {}
-        return {"music": reader.stored_path(params.music, None)}
+        inputs: dict[str, Any] = {}
+        if params.music is not None:
+            inputs["music"] = reader.stored_path(params.music, None)
+        if params.subtitles is not None:
+            from generators.localization.subtitles import load_subtitles
+
+            path = reader.stored_path(params.subtitles, None)
+            inputs["subtitles"] = load_subtitles(path)
+        if params.strings is not None:
+            from generators.localization.store import load_strings
+            from generators.localization.texts import texts_for
+
+            from generators.localization.strings import normalize_locale
+
+            strings = load_strings(params.strings, reader.settings)
+            code = normalize_locale(params.locale)
+            if code not in strings.codes:
+                raise InvalidInput(f"the strings set has no {params.locale!r}; it has {', '.join(strings.codes)}")
+            inputs["copy"] = texts_for(strings, code)
+        return inputs
 
     # -- generation ---------------------------------------------------------------------------
 
@@ -136,7 +176,11 @@ class TrailerKind(CreativeKind):
         a = context.analysis
         fps = output_rate(a.fps)
         template = cards.load_template(context.settings.brand_template)
-        title = params.title_text or context.title_name
+        copy = context.inputs.get("copy") or {}  # the locale's copy from a strings set; explicit texts win
+        title = params.title_text or copy.get("title") or context.title_name
+        tagline = params.tagline or copy.get("tagline")
+        call_to_action = params.call_to_action or copy.get("call_to_action")
+        date = params.date or copy.get("date")
         music = self._music(context)
         frame_size = (a.width, a.height)
         total_frames = sum(round(d * float(fps)) for d in params.durations) * len(params.formats)
@@ -154,7 +198,7 @@ class TrailerKind(CreativeKind):
         order = table[: max(table.index(s) for s in params.segments) + 1]
         for duration in params.durations:
             plans = plan_segments(a, order, duration, fps, pacing=params.pacing, guard=params.spoiler_guard, title=title,
-                                  tagline=params.tagline, call_to_action=params.call_to_action, date=params.date,
+                                  tagline=tagline, call_to_action=call_to_action, date=date,
                                   music_beats=music.beats if music else (), exclude_shots=params.exclude_shots,
                                   seed=params.seed, card_s=(template.cards["title"].duration_s,
                                                             template.cards["end"].duration_s))
@@ -187,7 +231,9 @@ class TrailerKind(CreativeKind):
         started = time.perf_counter()
         clips = reframe_all(a, plan.clips, fps, frame_size, out_size)
         clip_iter = iter(clips)
-        items = tuple(next(clip_iter) if isinstance(i, Clip) else i for i in plan.items)
+        items = tuple(next(clip_iter) if isinstance(i, Clip) else dataclasses.replace(i, locale=params.locale)
+                      for i in plan.items)
+        card_flags = self._card_flags(items, template, out_size, cards)
         timeline = Timeline(
             width=out_size[0], height=out_size[1], fps=fps, items=items, video_start=a.video_start,
             music=MusicBed(str(music.path), params.music or "") if music else None,
@@ -200,8 +246,10 @@ class TrailerKind(CreativeKind):
         mp4 = folder / f"{base}.mp4"
         report = audio_mix.mix(timeline, context.source if a.has_audio else None, wav)
         t_audio = time.perf_counter()
+        subs = self._subtitles(context, params, timeline, folder, base)
         result = render(timeline, context.source, mp4, audio=wav,
-                        card_frames=lambda card, w, h: cards.card_frames(card, template, w, h, fps=fps), progress=progress)
+                        card_frames=lambda card, w, h: cards.card_frames(card, template, w, h, fps=fps), progress=progress,
+                        overlays=subs["overlays"] if subs else ())
         t_video = time.perf_counter()
         wav.unlink(missing_ok=True)
         otio_path, edl_path = folder / f"{base}.otio", folder / f"{base}.edl"
@@ -221,7 +269,9 @@ class TrailerKind(CreativeKind):
                         "pacing": params.pacing, "music": params.music, "title_text": params.title_text,
                         "tagline": params.tagline, "call_to_action": params.call_to_action, "date": params.date,
                         "loudness": params.loudness, "spoiler_guard": params.spoiler_guard, "seed": params.seed,
-                        "exclude_shots": list(params.exclude_shots), "title_name": context.title_name},
+                        "exclude_shots": list(params.exclude_shots), "title_name": context.title_name,
+                        "subtitles": params.subtitles, "subtitle_locale": params.subtitle_locale, "audience": params.audience,
+                        "strings": params.strings, "locale": params.locale},
             source_sha256=context.source_sha256,
             details={
                 "fps": f"{fps.numerator}/{fps.denominator}", "frames": timeline.frames, "size": list(out_size),
@@ -231,6 +281,8 @@ class TrailerKind(CreativeKind):
                            "call_to_action": i.call_to_action, "date": i.date} for i in items if isinstance(i, Card)],
                 "usable_footage_s": plan.usable_s, "spoiler_cutoff_s": round(plan.spoiler_cutoff, 3),
                 "beats_used": plan.beats_used, "overlap_with": others,
+                "subtitles": None if not subs else {"sha256": params.subtitles, "locale": params.subtitle_locale,
+                                                    "cues": len(subs["cues"]), "flags": subs["flags"], "burned_in": True},
                 "audio": {"integrated_lufs": _r(getattr(report, "integrated_lufs", None)),
                           "true_peak_db": _r(getattr(report, "true_peak_db", None)),
                           "source_audio": bool(getattr(report, "source_audio", a.has_audio)),
@@ -241,21 +293,51 @@ class TrailerKind(CreativeKind):
             },
         )
         actions = self._actions(timeline, clips, frame_size, out_size, report)
+        if subs:
+            actions = (*actions, EditAction("c2pa.drawing", {"subtitles": len(subs["cues"]), "locale": params.subtitle_locale},
+                                            description="the title's subtitles burned in"))
         reframed = any(c.reframe is not None for c in clips)
         return Output(
             primary=OutputFile(mp4, "video/mp4", width=out_size[0], height=out_size[1], duration=timeline.duration),
-            slot=Slot(format=fmt, output="mp4", segment=plan.segment, qualifiers=(f"{int(round(plan.duration))}s",)),
+            slot=Slot(format=fmt, output="mp4", segment=plan.segment, qualifiers=(f"{int(round(plan.duration))}s",),
+                      locale=params.locale),
             recipe=recipe, actions=actions, ingredients=ingredients,
-            sidecars=(OutputFile(otio_path, OTIO_MIME, role="cutlist.otio"), OutputFile(edl_path, EDL_MIME, role="cutlist.edl")),
+            sidecars=(OutputFile(otio_path, OTIO_MIME, role="cutlist.otio"), OutputFile(edl_path, EDL_MIME, role="cutlist.edl"),
+                      *(OutputFile(path, SUBTITLE_MIMES[role], role=role) for role, path in (subs["files"] if subs else {}).items())),
             renditions=(Rendition(OutputFile(review, "video/mp4", role=f"rendition.{REVIEW_HEIGHT}p",
                                              width=round(out_size[0] * REVIEW_HEIGHT / out_size[1] / 2) * 2,
                                              height=REVIEW_HEIGHT, duration=timeline.duration),
                                   (EditAction("c2pa.resized", {"to_height": REVIEW_HEIGHT}, description="review copy"),
                                    EditAction("c2pa.transcoded", {"codec": "h264", "crf": 23}))),),
             score=round(sum(c.score for c in plan.clips) / max(1, len(plan.clips)), 4),
-            qa_flags=() if not reframed or all(r["faces_kept_share"] is None or r["faces_kept_share"] >= 0.95
-                                               for r in clip_rows) else ("face_cut",),
+            qa_flags=(*(() if not reframed or all(r["faces_kept_share"] is None or r["faces_kept_share"] >= 0.95
+                                                  for r in clip_rows) else ("face_cut",)),
+                      *sorted({f"subtitle_{fl['code']}" for fl in (subs["flags"] if subs else [])}), *card_flags),
         )
+
+    def _card_flags(self, items: tuple[Any, ...], template: Any, out_size: tuple[int, int], cards: Any) -> tuple[str, ...]:
+        """QA flags of the cards' text as it will be drawn: copy that does not fit its box, glyphs
+        the font lacks."""
+        flags: set[str] = set()
+        for card in (i for i in items if isinstance(i, Card)):
+            layout = cards.layout_card(card, template, *out_size)
+            flags |= {"overflow" for f in layout.fields if f.truncated}
+            flags |= {"missing_glyphs" for f in layout.fields if f.missing_glyphs}
+        return tuple(sorted(flags))
+
+    def _subtitles(self, context: GenerationContext, params: TrailerParams, timeline: Timeline, folder: Path,
+                   base: str) -> dict[str, Any] | None:
+        """The title's subtitles through the cut: retimed cues, style-guide flags, the overlays
+        to burn in and the SRT / WebVTT / TTML sidecars (None without subtitles)."""
+        cues = context.inputs.get("subtitles")
+        if not cues:
+            return None
+        from generators.trailers import subtitles as subs
+
+        shown = subs.retime(cues, timeline)
+        return {"cues": shown, "flags": subs.check(shown, timeline, params.audience),
+                "overlays": subs.overlays(shown, timeline, params.subtitle_locale),
+                "files": subs.write_sidecars(shown, folder, base, params.subtitle_locale)}
 
     def _clips_and_ingredients(self, context: GenerationContext, timeline: Timeline, clips: list[Clip],
                                frame_size: tuple[int, int], out_size: tuple[int, int], fps: Fraction, template: Any,
@@ -355,6 +437,8 @@ class TrailerKind(CreativeKind):
             pacing=tweak.get("pacing", p.get("pacing", "build")), music=p.get("music"), title_text=p.get("title_text"),
             tagline=p.get("tagline"), call_to_action=p.get("call_to_action"), date=p.get("date"),
             loudness=p.get("loudness", "ebu_r128"), spoiler_guard=float(p.get("spoiler_guard", SPOILER_GUARD)),
+            subtitles=p.get("subtitles"), subtitle_locale=p.get("subtitle_locale", "en"), audience=p.get("audience", "adult"),
+            strings=p.get("strings"), locale=p.get("locale"),
             seed=int(tweak.get("seed", p.get("seed", 0))), exclude_shots=tuple(dict.fromkeys(exclude)),
         )
         return params

@@ -21,10 +21,11 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -86,11 +87,15 @@ def ffmpeg_exe() -> str:
 
 
 def render(timeline: Timeline, source: Path, dest: Path, *, card_frames: CardFrames, audio: Path | None,
-           progress: Progress | None = None, preset: str = PRESET, crf: int = CRF) -> RenderResult:
+           progress: Progress | None = None, preset: str = PRESET, crf: int = CRF,
+           overlays: Sequence[Any] = ()) -> RenderResult:
     """Encode ``timeline`` into ``dest`` (an .mp4), with ``audio`` (a WAV of the same length) as
-    its sound. ``card_frames`` draws the cards; ``progress(done, total)`` hears each few frames
-    and may raise to stop."""
+    its sound. ``card_frames`` draws the cards; ``overlays`` (burned-in subtitles,
+    :class:`generators.trailers.subtitles.Overlay`) are blended into the frames they cover;
+    ``progress(done, total)`` hears each few frames and may raise to stop."""
     started = time.perf_counter()
+    if overlays:
+        from generators.trailers.subtitles import blend
     w, h, fps = timeline.width, timeline.height, timeline.fps
     if w % 2 or h % 2:
         raise InvalidInput(f"output size {w}x{h} must be even in both directions (yuv420p)")
@@ -125,6 +130,10 @@ def render(timeline: Timeline, source: Path, dest: Path, *, card_frames: CardFra
                 for n, data in enumerate(frames):
                     if n >= item.frames:
                         break
+                    if overlays:
+                        now = [o for o in overlays if o.first <= done < o.last]
+                        if now:
+                            data = blend(data, w, h, now)
                     _write(proc, data, err)
                     done += 1
                     if progress is not None and done % PROGRESS_EVERY == 0:

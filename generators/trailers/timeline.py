@@ -69,6 +69,7 @@ class Card:
     tagline: str | None = None
     call_to_action: str | None = None
     date: str | None = None
+    locale: str | None = None  # set: the text is that locale's, drawn in its script's font (shaped, RTL aware)
 
 
 Item = Clip | Card
