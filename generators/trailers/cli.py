@@ -25,13 +25,15 @@ def trailers(
     seed: Annotated[int, typer.Option(help="Another choice among shots of near-equal score.")] = 0,
     subtitles: Annotated[Path | None, typer.Option(help="The title's subtitles (SRT or WebVTT, title time): burned in and written as SRT, WebVTT and TTML.")] = None,
     subtitle_locale: Annotated[str, typer.Option(help="The subtitles' language (font, direction), e.g. de, ar-EG, ja.")] = "en",
+    strings: Annotated[str | None, typer.Option(help="A strings file (or the sha256 of one imported): the cards' copy in --locale.")] = None,
+    locale: Annotated[str | None, typer.Option(help="The cards' locale: its copy (with --strings), font and direction.")] = None,
 ) -> TrailerParams:
     """Personalized trailer cuts per audience segment and length, 16:9 and vertical 9:16, with cut lists."""
     from generators.params import IntList
     from workbench.music import store_music
 
     kwargs: dict = {"pacing": pacing, "tagline": tagline, "call_to_action": call_to_action, "date": date,
-                    "title_text": text, "seed": seed, "subtitle_locale": subtitle_locale}
+                    "title_text": text, "seed": seed, "subtitle_locale": subtitle_locale, "locale": locale}
     if segments:
         kwargs["segments"] = tuple(s.strip() for s in segments.split(",") if s.strip())
     if durations:
@@ -46,4 +48,10 @@ def trailers(
         from generators.localization.store import store_subtitles
 
         kwargs["subtitles"] = store_subtitles(subtitles)
+    if strings is not None:
+        import re
+
+        from generators.localization.store import import_strings
+
+        kwargs["strings"] = strings if re.fullmatch(r"[0-9a-f]{64}", strings) else import_strings(Path(strings))[0]
     return TrailerParams(**kwargs)
