@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from generators.ads.base import AdKind
 from generators.ads.match import Match, load_affinity, pick_matches, score_match
 from generators.ads.moments import stable_moments
 from generators.ads.mood import shot_moods
@@ -39,7 +40,6 @@ from generators.ads.vast import (
     validate_vast,
 )
 from generators.base import (
-    CreativeKind,
     Explanation,
     GenerationContext,
     KindCommand,
@@ -135,26 +135,15 @@ def digest(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-class PauseAdKind(CreativeKind):
+class PauseAdKind(AdKind):
     kind: ClassVar[str] = "pause_ad"
     label: ClassVar[str] = "Pause ad"
     version: ClassVar[str] = "0.1.0"
     Params = PauseAdParams
     explain_heading: ClassVar[str] = "Why this moment and product"
 
-    def brief_required(self) -> tuple[str, ...]:
-        return ("products", "tracking_base")
 
-    def gather_inputs(self, params: PauseAdParams, reader: Any) -> dict[str, Any]:
-        from generators.ads.store import load_products
 
-        products = load_products(params.products, reader.settings)
-        images = {p.sku: reader.stored_path(p.image_sha256, p.image_ext) for p in products}
-        return {"products": products, "product_images": images}
-
-    def check_inputs(self, context: GenerationContext, params: PauseAdParams) -> None:
-        if not context.inputs.get("products"):
-            raise InvalidInput("the product catalog has no products")
 
     # -- generation ---------------------------------------------------------------------------
 
@@ -275,20 +264,12 @@ class PauseAdKind(CreativeKind):
                              extra=[SidecarFile(approved, s, self.export_folder) for s in approved.sidecars
                                     if s.role == "placement"])
 
-    def wants_gpu(self, params: Any, settings: Any) -> bool:
-        """Scene tagging with a configured model runs on the gpu queue (it reads pixels, makes
-        none: no diffusion rights check, see :meth:`needs_model`)."""
-        return settings.scene_model is not None
 
     def cli_commands(self) -> list[KindCommand]:
         from generators.ads.cli import pause_ads
 
         return [KindCommand("pause-ads", pause_ads)]
 
-    def cli_apps(self) -> list[tuple[str, Any]]:
-        from generators.ads.cli import products_app
-
-        return [("products", products_app)]
 
     def explain(self, recipe: Mapping[str, Any], score: float | None = None) -> Explanation:
         recipe = recipe or {}

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from generators.ads.base import AdKind
 from generators.ads.kind import PauseAdParams, digest, plan_placements
 from generators.ads.overlay import render_overlay
 from generators.ads.pause import (
@@ -24,7 +25,6 @@ from generators.ads.pause import (
 )
 from generators.ads.qr import tracking_url
 from generators.base import (
-    CreativeKind,
     Explanation,
     GenerationContext,
     KindCommand,
@@ -53,24 +53,14 @@ class ShoppableParams(PauseAdParams):
     preview_crf: int = param(26, Int(16, 40))  # x264 quality of the burned-in preview
 
 
-class ShoppableKind(CreativeKind):
+class ShoppableKind(AdKind):
     kind: ClassVar[str] = "shoppable"
     label: ClassVar[str] = "Shoppable overlay"
     version: ClassVar[str] = "0.1.0"
     Params = ShoppableParams
     explain_heading: ClassVar[str] = "Why these hotspots"
 
-    def brief_required(self) -> tuple[str, ...]:
-        return ("products", "tracking_base")
 
-    def gather_inputs(self, params: ShoppableParams, reader: Any) -> dict[str, Any]:
-        from generators.ads.kind import PauseAdKind
-
-        return PauseAdKind().gather_inputs(params, reader)
-
-    def check_inputs(self, context: GenerationContext, params: ShoppableParams) -> None:
-        if not context.inputs.get("products"):
-            raise InvalidInput("the product catalog has no products")
 
     def generate(self, context: GenerationContext, params: ShoppableParams) -> list[Output]:
         from workbench.media.frames import encode_source_frame, read_frames_rgb
@@ -145,20 +135,12 @@ class ShoppableKind(CreativeKind):
                        recipe=recipe, actions=actions, ingredients=(parent, *_unique(ingredients)), sidecars=sidecars,
                        score=score)]
 
-    def wants_gpu(self, params: Any, settings: Any) -> bool:
-        """Scene tagging with a configured model runs on the gpu queue (it reads pixels, makes
-        none: no diffusion rights check, see :meth:`needs_model`)."""
-        return settings.scene_model is not None
 
     def cli_commands(self) -> list[KindCommand]:
         from generators.ads.cli import shoppable
 
         return [KindCommand("shoppable", shoppable)]
 
-    def cli_apps(self) -> list[tuple[str, Any]]:
-        from generators.ads.cli import products_app
-
-        return [("products", products_app)]
 
     def explain(self, recipe: Mapping[str, Any], score: float | None = None) -> Explanation:
         d = (recipe or {}).get("details") or {}

@@ -30,8 +30,9 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from generators.ads.base import AdKind
 from generators.ads.breaks import BreakOptions, break_sidecars, check_ad_tag_url
-from generators.ads.kind import PauseAdKind, PauseAdParams, digest, safety_summary
+from generators.ads.kind import PauseAdParams, digest, safety_summary
 from generators.ads.match import Match, load_affinity, score_match
 from generators.ads.moments import Moment
 from generators.ads.mood import ShotMood, shot_moods
@@ -64,7 +65,6 @@ from generators.ads.vast import (
 )
 from generators.audience.segments import SEGMENTS
 from generators.base import (
-    CreativeKind,
     Explanation,
     GenerationContext,
     KindCommand,
@@ -329,25 +329,20 @@ def _still_jpeg(rgb: np.ndarray, height: int = 360) -> bytes:
     return buf.getvalue()
 
 
-class SpotKind(CreativeKind):
+class SpotKind(AdKind):
     kind: ClassVar[str] = "spot"
     label: ClassVar[str] = "Mid-roll spot"
     version: ClassVar[str] = "0.1.0"
     Params = SpotParams
     explain_heading: ClassVar[str] = "Why these shots and this product"
 
-    def brief_required(self) -> tuple[str, ...]:
-        return ("products", "tracking_base")
 
-    def gather_inputs(self, params: SpotParams, reader: Any) -> dict[str, Any]:
-        return PauseAdKind().gather_inputs(params, reader)
 
     def check_inputs(self, context: GenerationContext, params: SpotParams) -> None:
         a = context.analysis
         if context.source_info.kind != "video" or not a.shots or a.frame_count < 2:
             raise InvalidInput(f"{context.title_name!r} is a still: a spot needs a video title")
-        if not context.inputs.get("products"):
-            raise InvalidInput("the product catalog has no products")
+        super().check_inputs(context, params)
         usable = a.duration * (1 - params.spoiler_guard)
         if usable < params.duration - params.end_card_s:
             raise InvalidInput(f"{context.title_name!r} has {usable:.1f} s before the spoiler guard: too short for a "
@@ -579,18 +574,12 @@ class SpotKind(CreativeKind):
 
     # -- review -------------------------------------------------------------------------------
 
-    def wants_gpu(self, params: Any, settings: Any) -> bool:
-        return settings.scene_model is not None  # scene tags with a model (reads pixels, makes none)
 
     def cli_commands(self) -> list[KindCommand]:
         from generators.ads.cli import spots
 
         return [KindCommand("spots", spots)]
 
-    def cli_apps(self) -> list[tuple[str, Any]]:
-        from generators.ads.cli import products_app
-
-        return [("products", products_app)]
 
     def explain(self, recipe: Mapping[str, Any], score: float | None = None) -> Explanation:
         recipe = recipe or {}
