@@ -215,7 +215,8 @@ class CreativeKind(ABC):
 
     def cli_apps(self) -> list[tuple[str, Any]]:
         """Command groups for the kind's inputs (``workbench strings import``, ``workbench
-        products import``): (name, a Typer app) pairs the CLI mounts; imported when asked for."""
+        products import``) and commands beyond one kind (``workbench ads``): (name, a Typer app or
+        a plain command function) pairs the CLI mounts; imported when asked for."""
         return []
 
     # -- 4. export ----------------------------------------------------------------------------

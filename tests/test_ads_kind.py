@@ -232,3 +232,21 @@ def test_an_exported_pause_ad_points_its_vast_at_the_delivered_still(title, cata
         import xmlschema
 
         xmlschema.XMLSchema(str(XSD)).validate(str(vast.path))
+
+
+def test_the_ads_command_makes_each_format_and_lists_its_files(title, catalog) -> None:
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    r = CliRunner().invoke(app, ["ads", title, "--products", catalog, "--tracking-base", BASE, "--formats", "pause,overlay",
+                                 "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    made = {c["format"] for c in out["creatives"]}
+    assert made | {p["format"] for p in out["problems"]} == {"pause", "overlay"}
+    assert "pause" in made, out["problems"]
+    pause = next(c for c in out["creatives"] if c["format"] == "pause")
+    assert pause["file"].endswith(".jpg") and pause["vast"].endswith(".xml") and Path(pause["vast"]).is_file()
+    bad = CliRunner().invoke(app, ["ads", title, "--products", catalog, "--tracking-base", BASE, "--formats", "hologram"])
+    assert bad.exit_code == 2 and "unknown ad format" in bad.output

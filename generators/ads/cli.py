@@ -107,3 +107,59 @@ def spots(
               "formats": tuple(f.strip() for f in formats.split(",") if f.strip())}
     SpotParams(products="0" * 64, **kwargs).check()
     return SpotParams(products=_catalog(products), **kwargs)
+
+
+FORMAT_KINDS = {"pause": ("pause_ad", PauseAdParams), "overlay": ("shoppable", ShoppableParams), "spot": ("spot", SpotParams)}
+
+
+def ads(
+    title: Annotated[str, typer.Argument(help="The title's name or id.")],
+    products: Annotated[str, typer.Option(help="A product catalog (CSV/JSON), or the sha256 of one imported before.")],
+    tracking_base: Annotated[str, typer.Option(help="The https URL the QR scans and tracking calls go to.")],
+    formats: Annotated[str, typer.Option(help="Comma-separated: pause, overlay, spot.")] = "pause,overlay,spot",
+    campaign: Annotated[str, typer.Option(help="Campaign id, carried in every tracking URL.")] = "campaign",
+    locale: Annotated[str, typer.Option(help="Locale of the price and copy, e.g. de_DE.")] = "en_US",
+    market: Annotated[str | None, typer.Option(help="ISO 3166 market: products not sold there are left out.")] = None,
+    maturity: Annotated[str, typer.Option(help="The title's maturity rating (G, PG, PG-13, R, NC-17).")] = "PG",
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Pause ads, shoppable overlays and mid-roll spots of a title, each format through its own
+    kind; one format that cannot be made is reported and the others still are. --json lists each
+    creative with its image or video, VAST and hotspot files."""
+    from workbench import workflow
+    from workbench.cli.output import emit_json, fail, say
+
+    try:
+        wanted = [f.strip() for f in formats.split(",") if f.strip()]
+        unknown = sorted(set(wanted) - set(FORMAT_KINDS))
+        if unknown or not wanted:
+            raise InvalidInput(f"unknown ad format(s) {', '.join(unknown) or '(none)'}; known: {', '.join(FORMAT_KINDS)}")
+        common = {"tracking_base": tracking_base, "campaign": campaign, "locale": locale, "market": market, "maturity": maturity}
+        for f in wanted:  # every option checked for every format before the catalog is read
+            FORMAT_KINDS[f][1](products="0" * 64, **common).check()
+        catalog = _catalog(products)
+    except WorkbenchError as exc:
+        fail(exc, as_json)
+    creatives: list[dict] = []
+    problems: list[dict] = []
+    for f in wanted:
+        kind, params_type = FORMAT_KINDS[f]
+        try:
+            result = workflow.generate(kind, title, params_type(products=catalog, **common))
+        except WorkbenchError as exc:
+            problems.append({"format": f, "error": " ".join(str(exc).split())})
+            continue
+        for v in result.variants:
+            creatives.append({"format": f, "kind": kind, "variant_id": v.variant_id, "version": v.version,
+                              "locale": v.locale, "file": str(v.path), "vast": str(v.files["vast"]) if "vast" in v.files else None,
+                              "hotspots": str(v.files["hotspots"]) if "hotspots" in v.files else None,
+                              "files": {role: str(p) for role, p in v.files.items()}})
+    if as_json:
+        emit_json({"title": title, "creatives": creatives, "problems": problems})
+    else:
+        for c in creatives:
+            say(f"{c['format']:<8} #{c['variant_id']} v{c['version']}  {c['file']}  vast: {c['vast'] or '-'}")
+        for p in problems:
+            say(f"{p['format']:<8} not made: {p['error']}", err=True)
+    if problems and not creatives:
+        raise InvalidInput(f"no ad made: {'; '.join(p['format'] + ': ' + p['error'] for p in problems)}")

@@ -270,6 +270,11 @@ class PauseAdKind(AdKind):
 
         return [KindCommand("pause-ads", pause_ads)]
 
+    def cli_apps(self) -> list[tuple[str, Any]]:
+        from generators.ads.cli import ads
+
+        return [*super().cli_apps(), ("ads", ads)]
+
 
     def explain(self, recipe: Mapping[str, Any], score: float | None = None) -> Explanation:
         recipe = recipe or {}

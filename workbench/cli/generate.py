@@ -107,6 +107,10 @@ def register(app: typer.Typer) -> None:
         for cmd in creative.cli_commands():
             app.command(cmd.name)(guarded(kind_command(creative.kind, cmd.build)))
         for name, group in creative.cli_apps():
-            if name not in mounted:  # two kinds may share one input group (products for every ad kind)
+            if name in mounted:  # two kinds may share one input group (products for every ad kind)
+                continue
+            if isinstance(group, typer.Typer):
                 app.add_typer(group, name=name)
-                mounted.add(name)
+            else:  # a plain command of the kind's folder (``workbench ads`` over several kinds)
+                app.command(name)(guarded(group))
+            mounted.add(name)
