@@ -204,3 +204,32 @@ def test_export_groups_localized_art_per_locale(home, title, tmp_path) -> None:
         manifest = _json.loads(z.read("manifest.json"))
     rows = manifest["files"] if isinstance(manifest, dict) and "files" in manifest else manifest
     assert {r["locale"] for r in rows} == {"ar-EG", "de"}
+
+
+def test_the_localize_batch_makes_key_art_and_trailers_per_locale(home, tmp_path) -> None:
+    """``workbench localize TITLE --kinds thumbnail,trailer``: per locale the key art and a trailer
+    whose cards carry the locale's copy; --json lists each variant with its locale and flags."""
+    from typer.testing import CliRunner
+
+    from tests.test_trailers import make_title
+    from workbench.cli import app
+
+    for script in ("Latn", "Arab"):
+        try:
+            font_for(script)
+        except FontMissing as exc:
+            pytest.skip(str(exc))
+    workflow.ingest(make_title(tmp_path / "long.mp4"), "Batch Title")
+    path = tmp_path / "promo.json"
+    path.write_text(json.dumps({"source_locale": "en", "locales": {k: LOCALES[k] for k in ("en", "de", "ar-EG")}},
+                               ensure_ascii=False), encoding="utf-8")
+    r = CliRunner().invoke(app, ["localize", "Batch Title", "--strings", str(path), "--locales", "de,ar-EG", "--kinds",
+                                 "thumbnail,trailer", "--formats", "1x1", "--trailer-durations", "6", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert not out["problems"], out["problems"]
+    made = {(v["kind"], v["locale"]) for v in out["variants"]}
+    assert made == {("localized", "de"), ("localized", "ar-EG"), ("trailer", "de"), ("trailer", "ar-EG")}
+    assert all(isinstance(v["qa_flags"], list) and Path(v["file"]).is_file() for v in out["variants"])
+    bad = CliRunner().invoke(app, ["localize", "Batch Title", "--strings", str(path), "--kinds", "hologram"])
+    assert bad.exit_code == 2 and "--kinds" in bad.output

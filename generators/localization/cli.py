@@ -4,6 +4,7 @@ kind's friendly command: the options that build its parameters; the CLI adds TIT
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -93,3 +94,71 @@ def localize(
 
         sha, _report = import_strings(Path(strings))
     return LocalizedParams(strings=sha, **kwargs)
+
+
+KINDS_LOCALIZED = ("thumbnail", "trailer")
+
+
+def localize_batch(
+    title: Annotated[str, typer.Argument(help="The title's name or id.")],
+    strings: Annotated[str | None, typer.Option(help="A strings file to import, or the sha256 of one imported before (default: the last imported).")] = None,
+    locales: Annotated[str | None, typer.Option(help="Comma-separated locales (default: every locale of the set).")] = None,
+    kinds: Annotated[str, typer.Option(help="What to localize, comma-separated: thumbnail (key art), trailer (cards in the locale's copy).")] = "thumbnail",
+    formats: Annotated[str | None, typer.Option(help="Key-art placements: 16x9, 2x3, 1x1 (default: all).")] = None,
+    segment: Annotated[str, typer.Option(help="The audience segment whose best frame (or cut) is the base.")] = "action",
+    trailer_durations: Annotated[str, typer.Option(help="Trailer lengths in seconds, comma-separated.")] = "30",
+    trailer_formats: Annotated[str, typer.Option(help="Trailer formats: 16x9, 9x16, 1x1.")] = "16x9",
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Localize a title in batch: key art per locale and placement and/or trailers whose cards carry
+    each locale's copy, with QA flags; one failing locale is reported and the others still made.
+    --json lists every variant with its file, locale and QA flags."""
+    from generators.localization.store import load_strings
+    from generators.params import IntList
+    from generators.trailers.kind import TrailerParams
+    from workbench import workflow
+    from workbench.cli.output import emit_json, fail, say
+
+    try:
+        wanted = tuple(k.strip() for k in kinds.split(",") if k.strip())
+        unknown = sorted(set(wanted) - set(KINDS_LOCALIZED))
+        if unknown or not wanted:
+            raise InvalidInput(f"--kinds: unknown {', '.join(unknown) or '(none)'}; known: {', '.join(KINDS_LOCALIZED)}")
+        art = localize(strings=strings, locales=locales, formats=formats, segment=segment)
+        codes = art.locales or load_strings(art.strings).codes
+        trailer_common = {"segments": (segment,), "durations": IntList(6, 180).from_text("trailer_durations", trailer_durations),
+                          "formats": tuple(f.strip() for f in trailer_formats.split(",") if f.strip()), "strings": art.strings}
+        if "trailer" in wanted:
+            for code in codes:  # every locale checked before any is made
+                TrailerParams(**trailer_common, locale=code).check()
+    except WorkbenchError as exc:
+        fail(exc, as_json)
+    variants: list[dict] = []
+    problems: list[dict] = []
+
+    def run(kind: str, params, locale: str | None) -> None:
+        try:
+            result = workflow.generate(kind, title, params)
+        except WorkbenchError as exc:
+            problems.append({"kind": kind, "locale": locale, "error": " ".join(str(exc).split())})
+            return
+        variants.extend({"kind": kind, "variant_id": v.variant_id, "version": v.version, "locale": v.locale,
+                         "format": v.format, "file": str(v.path), "qa_flags": list(v.qa_flags), "reused": v.reused}
+                        for v in result.variants)
+
+    if "thumbnail" in wanted:
+        for code in codes:  # one job per locale, as a brief fans out: a failing locale stops nothing
+            run("localized", dataclasses.replace(art, locales=(code,)), code)
+    if "trailer" in wanted:
+        for code in codes:
+            run("trailer", TrailerParams(**trailer_common, locale=code), code)
+    if as_json:
+        emit_json({"title": title, "variants": variants, "problems": problems})
+    else:
+        for v in variants:
+            say(f"{v['locale'] or '-':<8} {v['kind']:<10} {v['format'] or '-':<8} #{v['variant_id']} v{v['version']}"
+                f"  {', '.join(v['qa_flags']) or 'ok'}  {v['file']}")
+        for p in problems:
+            say(f"{p['locale'] or '-':<8} {p['kind']:<10} not made: {p['error']}", err=True)
+    if problems and not variants:
+        raise InvalidInput(f"nothing localized: {problems[0]['error']}")

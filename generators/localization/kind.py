@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from generators.audience.segments import SEGMENTS
-from generators.base import CreativeKind, Explanation, GenerationContext, KindCommand
+from generators.base import CreativeKind, Explanation, GenerationContext
 from generators.localization.contrast import (
     ContrastResult,
     draw_block_legibly,
@@ -352,16 +352,12 @@ class LocalizationKind(CreativeKind):
 
     # -- the command line ---------------------------------------------------------------------
 
-    def cli_commands(self) -> list[KindCommand]:
-        from generators.localization.cli import localize
-
-        return [KindCommand("localize", localize)]
-
     def cli_apps(self) -> list[tuple[str, Any]]:
-        """Sub-applications the CLI mounts (``workbench strings import FILE``)."""
-        from generators.localization.cli import strings_app
+        """``workbench strings import FILE`` and ``workbench localize TITLE [--kinds thumbnail,trailer]``
+        (a batch over locales and kinds, so a command of its own rather than this kind's alone)."""
+        from generators.localization.cli import localize_batch, strings_app
 
-        return [("strings", strings_app)]
+        return [("strings", strings_app), ("localize", localize_batch)]
 
     @property
     def export_folder(self) -> str:
