@@ -46,6 +46,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -228,6 +229,19 @@ class AudioLoudness:
         return self.meter.loudness(t0 + offset, t1 + offset)
 
 
+def _channels(stream: Any, rate: int, path: Path) -> tuple[Any, list[str], list[int], LoudnessMeter]:
+    """The stream's layout and channel names (mono when it names none), the channels that count
+    for loudness (LFE does not) and a BS.1770 meter weighted for them."""
+    layout = stream.codec_context.layout
+    names = [ch.name for ch in layout.channels] if layout is not None else []
+    if not names:
+        layout, names = av.AudioLayout("mono"), ["FC"]
+    keep = [i for i, name in enumerate(names) if CHANNEL_WEIGHTS.get(name, 1.0) > 0]
+    if not keep:
+        raise AnalysisError(f"{path.name}: the audio stream has only LFE channels; nothing to measure")
+    return layout, names, keep, LoudnessMeter(rate, [CHANNEL_WEIGHTS.get(names[i], 1.0) for i in keep])
+
+
 def _check_path(path: Path) -> Path:
     path = Path(path)
     if not path.is_file():
@@ -299,14 +313,7 @@ def measure_loudness(path: Path, *, rate: int = LOUDNESS_RATE) -> AudioLoudness 
         stream = container.streams.audio[0]
         stream.thread_type = "AUTO"
         # 2. keep the channels; weight them by name
-        layout = stream.codec_context.layout
-        names = [ch.name for ch in layout.channels] if layout is not None else []
-        if not names:
-            layout, names = av.AudioLayout("mono"), ["FC"]
-        keep = [i for i, name in enumerate(names) if CHANNEL_WEIGHTS.get(name, 1.0) > 0]
-        if not keep:
-            raise AnalysisError(f"{path.name}: the audio stream has only LFE channels; nothing to measure")
-        meter = LoudnessMeter(rate, [CHANNEL_WEIGHTS.get(names[i], 1.0) for i in keep])
+        layout, names, keep, meter = _channels(stream, rate, path)
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
         # 3. one pass: decode, resample, K-weight, keep sub-block energies
         first_time: float | None = None
@@ -509,14 +516,7 @@ def measure_audio(path: Path, *, speech: bool = True, rhythm: bool = True, rate:
             return None
         stream = container.streams.audio[0]
         stream.thread_type = "AUTO"
-        layout = stream.codec_context.layout
-        names = [ch.name for ch in layout.channels] if layout is not None else []
-        if not names:
-            layout, names = av.AudioLayout("mono"), ["FC"]
-        keep = [i for i, name in enumerate(names) if CHANNEL_WEIGHTS.get(name, 1.0) > 0]
-        if not keep:
-            raise AnalysisError(f"{path.name}: the audio stream has only LFE channels; nothing to measure")
-        meter = LoudnessMeter(rate, [CHANNEL_WEIGHTS.get(names[i], 1.0) for i in keep])
+        layout, names, keep, meter = _channels(stream, rate, path)
         energy = EnergyMeter(rate)
         if speech and speech_mod.find_model() is None:
             log.warning("event=speech_skipped reason=silero_vad_weights_not_installed fix='pip install --no-deps silero-vad==6.2.3'")

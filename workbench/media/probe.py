@@ -103,8 +103,8 @@ def check_source_file(path: Path, settings: Settings | None = None, *, name: str
     _check_file(Path(path), settings or get_settings(), name, ext)
 
 
-def _check_file(path: Path, settings: Settings, name: str | None, ext: str | None) -> tuple[str, str, int]:
-    name = name if name is not None else path.name
+def _check_regular_file(path: Path, settings: Settings, name: str) -> int:
+    """The size of ``path``, a regular, non-empty file under the size limit (else one line)."""
     if not path.exists():
         raise InvalidInput(f"{path}: no such file")
     if not path.is_file():
@@ -114,6 +114,12 @@ def _check_file(path: Path, settings: Settings, name: str | None, ext: str | Non
         raise InvalidInput(f"{name}: empty file")
     if size > settings.max_file_bytes:
         raise InvalidInput(f"{name}: {size} bytes is over the {settings.max_file_bytes}-byte limit")
+    return size
+
+
+def _check_file(path: Path, settings: Settings, name: str | None, ext: str | None) -> tuple[str, str, int]:
+    name = name if name is not None else path.name
+    size = _check_regular_file(path, settings, name)
     ext = (ext if ext is not None else path.suffix).lower()
     if ext and not ext.startswith("."):
         ext = "." + ext
@@ -337,15 +343,7 @@ def probe_audio(path: Path, settings: Settings | None = None, *, name: str | Non
     settings = settings or get_settings()
     path = Path(path)
     name = name if name is not None else path.name
-    if not path.exists():
-        raise InvalidInput(f"{path}: no such file")
-    if not path.is_file():
-        raise InvalidInput(f"{path}: not a regular file")
-    size = path.stat().st_size
-    if size == 0:
-        raise InvalidInput(f"{name}: empty file")
-    if size > settings.max_file_bytes:
-        raise InvalidInput(f"{name}: {size} bytes is over the {settings.max_file_bytes}-byte limit")
+    size = _check_regular_file(path, settings, name)
     ext = (ext if ext is not None else path.suffix).lower()
     if ext not in AUDIO_SUFFIXES:
         raise InvalidInput(f"{name}: unsupported audio type {ext or '(none)'}; accepted: {', '.join(sorted(AUDIO_SUFFIXES))}")
