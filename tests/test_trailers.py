@@ -382,3 +382,34 @@ def test_cards_in_a_locale_use_its_copy_and_script(home, title, tmp_path) -> Non
     assert latin.fields[0].missing_glyphs
     with pytest.raises(InvalidInput, match="locale"):
         workflow.generate("trailer", title, {"strings": sha, "durations": [6]})
+
+
+def test_every_length_the_footage_allows_is_planned_to_the_frame(home, sample_title, tmp_path) -> None:
+    """Near the end of the usable footage the plan takes another shot or refuses, naming the
+    footage: it never picks shots that hold the cut in seconds but not in whole frames (the
+    sample title looped to 120 s: 52 short shots, the case that once failed at 46-82 s)."""
+    from generators.audience.segments import SEGMENTS
+    from generators.trailers.plan import plan_segments
+    from generators.trailers.render import output_rate
+
+    looped = tmp_path / "looped.mp4"
+    ffmpeg("-stream_loop", "-1", "-i", str(sample_title.path), "-t", "120", "-vf", "scale=-2:360", "-c:v", "libx264",
+           "-preset", "ultrafast", "-c:a", "aac", str(looped))
+    workflow.ingest(looped, "Looped")
+    analysis = workflow.analyze_title("Looped").analysis
+    fps = output_rate(analysis.fps)
+    planned = 0
+    for seconds in range(40, 100):
+        try:
+            plans = plan_segments(analysis, list(SEGMENTS), seconds, fps, title="T")
+        except InvalidInput as exc:
+            assert "usable footage" in str(exc), str(exc)
+            continue
+        planned += 1
+        for plan in plans.values():
+            assert sum(i.frames for i in plan.items) == round(seconds * float(fps))
+            for clip in plan.clips:
+                choice = next(c for c in plan.choices if c.shot == clip.shot)
+                assert choice.span[0] - 1e-6 <= clip.source_in
+                assert clip.source_in + clip.frames / float(fps) <= choice.span[1] + 1e-6
+    assert planned >= 30

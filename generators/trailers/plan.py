@@ -302,7 +302,11 @@ def plan_cut(analysis: Analysis, segment: str, seconds: float, fps: Fraction, *,
                                                    clip_s / len(chosen)))[: len(chosen)]
         want = [w * clip_s / sum(want) for w in want]
     chosen.sort(key=lambda c: c.span[0])  # story order
-    capacity = [c.span[1] - c.span[0] for c in chosen]
+
+    def cap(c: ShotChoice) -> float:  # what a shot holds, in whole output frames (the cut is counted in frames)
+        return math.floor((c.span[1] - c.span[0]) * f + 1e-9) / f
+
+    capacity = [cap(c) for c in chosen]
     # clips longer than their shot give the rest to shots with room
     lens = _fit_capacity(want, capacity)
     if lens is None:
@@ -311,7 +315,7 @@ def plan_cut(analysis: Analysis, segment: str, seconds: float, fps: Fraction, *,
                 continue
             chosen.append(c)
             chosen.sort(key=lambda x: x.span[0])
-            capacity = [x.span[1] - x.span[0] for x in chosen]
+            capacity = [cap(x) for x in chosen]
             want = [clip_s / len(chosen)] * len(chosen)
             lens = _fit_capacity(want, capacity)
             if lens is not None:
@@ -319,13 +323,14 @@ def plan_cut(analysis: Analysis, segment: str, seconds: float, fps: Fraction, *,
     if lens is None:
         raise InvalidInput(f"the title's {usable:.1f} s of usable footage is in shots too short to fill a {seconds:g} s cut")
     frames = to_frames(lens, clip_frames, fps)
-    frames = [min(fr, math.floor(cap * f)) for fr, cap in zip(frames, capacity)]
-    frames = _refill(frames, clip_frames, [math.floor(cap * f) for cap in capacity])
+    caps = [round(c * f) for c in capacity]
+    frames = [min(fr, c) for fr, c in zip(frames, caps)]
+    frames = _refill(frames, clip_frames, caps)
     beats_used = False
     if music_beats:
         frames, beats_used = snap_to_beats(frames, music_beats, title_frames / f, fps, lengths)
-        frames = [min(fr, math.floor(cap * f)) for fr, cap in zip(frames, capacity)]
-        frames = _refill(frames, clip_frames, [math.floor(cap * f) for cap in capacity])
+        frames = [min(fr, c) for fr, c in zip(frames, caps)]
+        frames = _refill(frames, clip_frames, caps)
     # 4b. where in each shot: outside speech at both ends, the best-scoring stretch
     clips = [Clip(shot=c.shot, source_in=_window(analysis, c, n / f, segment), frames=n, why=c.why, score=round(c.score, 4))
              for c, n in zip(chosen, frames)]
