@@ -64,7 +64,8 @@ def button(at: AppTest, label: str):
 
 
 def registered_pages(at: AppTest) -> set[str]:
-    return {Path(str(info["script_path"])).stem for info in at._registered_pages.values() if info.get("script_path")}
+    return {Path(str(info["script_path"])).stem for info in at._registered_pages.values()
+            if info.get("script_path")} - {"share"}  # the outside reviewers' page is there for everyone
 
 
 # -- login ------------------------------------------------------------------------------------
@@ -518,8 +519,9 @@ def test_launch_command_caps_uploads_and_keeps_xsrf(home, monkeypatch):
 
 
 def test_no_page_enables_raw_html():
-    """No raw HTML anywhere; the one script of the app is ui/components.py's fixed text, which
-    posts to the session-cookie routes (its data: a route path and a handoff code)."""
+    """No raw HTML anywhere; the two scripts of the app are ui/components.py's fixed texts: one
+    posts to the session-cookie routes (its data: a route path and a handoff code), the other
+    maps keys to the page's own control labels (keyboard shortcuts)."""
     for path in UI.rglob("*.py"):
         source = path.read_text()
         assert "unsafe_allow_html" not in source, path
@@ -530,8 +532,9 @@ def test_no_page_enables_raw_html():
     from ui import components
 
     source = (UI / "components.py").read_text()
-    assert source.count("st.components.v2.component(") == 1
-    assert not any(w in components._COOKIE_JS for w in ("innerHTML", "eval(", "document.write", "insertAdjacentHTML"))
+    assert source.count("st.components.v2.component(") == 2
+    for js in (components._COOKIE_JS, components._KEYS_JS):
+        assert not any(w in js for w in ("innerHTML", "eval(", "document.write", "insertAdjacentHTML"))
 
 
 def test_the_ui_never_imports_the_workers_package():

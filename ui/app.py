@@ -32,6 +32,8 @@ else:
         st.caption(f"Signed in as **{components.md(actor.name)}** · {components.md(actor.role)}")
         st.button("Log out", key="logout", on_click=logout)
     page = st.navigation(pages_for(actor))
+    with st.sidebar:
+        components.notification_bell(actor)  # after the pages are known: its links name them
     if components.finish_sign_in():  # the browser's cookie is being set: the page comes next
         st.stop()
 page.run()

@@ -320,8 +320,8 @@ def preview(row: Any) -> None:
     st.image(str(path), width="stretch")
 
 
-def player(row: Any, files: dict | None = None) -> None:
-    """A video variant's player, on its review copy when it has one."""
+def player(row: Any, files: dict | None = None, start_time: float = 0.0) -> None:
+    """A video variant's player, on its review copy when it has one (from ``start_time`` s)."""
     from workbench import review
 
     files = files if files is not None else review.variant_files(row.id, settings=settings())
@@ -330,7 +330,7 @@ def player(row: Any, files: dict | None = None) -> None:
     if not path.is_file():
         st.caption(":material/broken_image: the file is missing from the store")
         return
-    st.video(str(path))
+    st.video(str(path), start_time=int(max(0.0, start_time)))
 
 
 def shot_strip(detail: Any) -> None:
@@ -497,3 +497,382 @@ def event_rows(events: Any) -> list[dict[str, Any]]:
             "details": json.dumps(e.details, sort_keys=True, ensure_ascii=False) if e.details else None,
         })
     return rows
+
+
+# -- the queue's view in the address -------------------------------------------------------------
+
+QUEUE_PARAMS = ("title", "kind", "segment", "locale", "format", "status", "flag", "version", "sort", "q", "per", "page")
+SORTS = {"newest": "Newest first", "score": "Best score first", "flags": "Flagged first"}
+
+
+def queue_view(params: Any = None) -> tuple[Any, str, int, int]:
+    """The queue's filter, sort, page size and page from the address (``?segment=action&sort=
+    score&q=…``): what the queue shows, and what "next" means on a variant page opened from it.
+    Values the catalog does not hold are ignored."""
+    from workbench import review
+
+    params = params if params is not None else st.query_params
+    get = (lambda k: params.get(k)) if hasattr(params, "get") else (lambda k: None)
+    sort = get("sort") if get("sort") in review.SORTS else "newest"
+    try:
+        per = int(get("per") or 24)
+    except ValueError:
+        per = 24
+    try:
+        page = max(1, min(10**6, int(get("page") or 1)))
+    except ValueError:
+        page = 1
+    search = (get("q") or "").strip()[:review.SEARCH_MAX] or None
+    flt = review.VariantFilter(title=get("title") or None, kind=get("kind") or None, segment=get("segment") or None,
+                               locale=get("locale") or None, format=get("format") or None,
+                               status=get("status") if get("status") in review.REVIEW_STATUSES else None,
+                               version="all" if get("version") == "all" else "latest",
+                               flag=get("flag") or None, search=search)
+    return flt, sort, per, page
+
+
+def queue_params(flt: Any, sort: str = "newest", per: int | None = None, page: int | None = None) -> dict[str, str]:
+    """The address's query for a queue view (only what differs from the defaults)."""
+    out: dict[str, str] = {}
+    for name in ("title", "kind", "segment", "locale", "format", "status", "flag"):
+        value = getattr(flt, name)
+        if value not in (None, ""):
+            out[name] = str(value)
+    if flt.version == "all":
+        out["version"] = "all"
+    if flt.search:
+        out["q"] = flt.search
+    if sort != "newest":
+        out["sort"] = sort
+    if per not in (None, 24):
+        out["per"] = str(per)
+    if page not in (None, 1):
+        out["page"] = str(page)
+    return out
+
+
+def carried_params() -> dict[str, str]:
+    """The queue's part of this page's address (to carry to the next page's links)."""
+    return {k: str(st.query_params[k]) for k in QUEUE_PARAMS if k in st.query_params and k != "page"}
+
+
+# -- keyboard shortcuts --------------------------------------------------------------------------
+
+# Fixed text; its data is a table of keys to the labels of this page's own controls (no user text).
+_KEYS_JS = """
+export default function(component) {
+  window.__wbKeys = component.data || {};
+  if (window.__wbKeysBound) return;
+  window.__wbKeysBound = true;
+  // a control's own words (an icon's ligature name may come first, on its own line)
+  const says = (el, text) => { const t = (el.innerText || "").trim(); return t === text || t.endsWith("\\n" + text); };
+  // what is on screen: a page change may leave the old page's copy in the document a moment
+  const shown = (el) => el.isConnected && !el.closest('[data-stale="true"]') && el.getClientRects().length > 0;
+  const byText = (sel, text) => Array.from(document.querySelectorAll(sel)).reverse()
+      .find((el) => says(el, text) && shown(el) && !el.disabled && el.getAttribute("aria-disabled") !== "true");
+  const cards = () => Array.from(document.querySelectorAll('[data-testid="stMain"] input[type="checkbox"]'))
+      .filter((box) => (box.closest("label") || {}).innerText?.trim().startsWith("Select #"));
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    const typing = target && (target.isContentEditable || target.tagName === "TEXTAREA" || target.tagName === "SELECT"
+        || (target.tagName === "INPUT" && !["checkbox", "radio", "button"].includes(target.type)));
+    if (typing) { if (event.key === "Escape") target.blur(); return; }
+    // on a form's choice (a decision being written) letters are not commands
+    if (target && target.type === "radio" && target.closest && target.closest('[data-testid="stForm"]')) {
+      if (event.key === "Escape") target.blur();
+      return;
+    }
+    const key = {ArrowRight: "j", ArrowLeft: "k"}[event.key] || event.key;
+    const action = (window.__wbKeys.keys || {})[key];
+    if (!action) return;
+    if (action.move) {
+      const all = cards();
+      if (!all.length) return;
+      const at = all.indexOf(document.activeElement);
+      const next = all[Math.max(0, Math.min(all.length - 1, at < 0 ? 0 : at + action.move))];
+      next.focus();
+      next.closest('[data-testid="stVerticalBlock"]')?.scrollIntoView({block: "nearest"});
+    } else if (action.open) {
+      const box = cards().find((b) => b === document.activeElement) || cards()[0];
+      const card = box && box.closest('[data-testid="stVerticalBlockBorderWrapper"], [data-testid="stVerticalBlock"]');
+      const link = card && Array.from(card.querySelectorAll("a")).find((a) => says(a, action.open));
+      if (link) link.click(); else return;
+    } else if (action.pick || action.focus) {
+      let picked = false;
+      if (action.pick) {
+        const choice = Array.from(document.querySelectorAll('[data-testid="stRadio"] label'))
+            .find((l) => says(l, action.pick));
+        const input = choice && choice.querySelector("input");
+        if (choice && !(input && input.checked)) { choice.click(); picked = true; }
+      }
+      const field = action.focus && document.querySelector(`textarea[aria-label="${action.focus}"], input[aria-label="${action.focus}"]`);
+      if (field && !picked) field.focus();
+      // a radio's click, or the app settling after a page change, may take the focus back a
+      // moment later: give it to the field again unless the person is already in a field
+      if (field) [50, 300].forEach((ms) => setTimeout(() => {
+        if (!["TEXTAREA", "INPUT"].includes(document.activeElement?.tagName) || document.activeElement.type === "radio") field.focus();
+      }, ms));
+    } else if (action.click) {
+      const control = byText("button, a", action.click);
+      if (!control) return;
+      control.click();
+    }
+    event.preventDefault();
+  });
+}
+"""
+
+KEY_HELP = {
+    "queue": [("j / →", "next card"), ("k / ←", "previous card"), ("space", "select the focused card"),
+              ("o", "open the focused card"), ("?", "this help")],
+    "variant": [("a", "approve and go to the next pending variant"), ("r", "reject: the comment box"),
+                ("c", "write a comment"), ("j / →", "next variant"), ("k / ←", "previous variant"),
+                ("?", "this help")],
+}
+
+
+def keyboard(keys: dict[str, dict[str, Any]]) -> None:
+    """Keyboard shortcuts for this page: each key clicks one of the page's labelled controls
+    (``{"click": label}``), picks a radio choice and focuses a field (``{"pick": .., "focus": ..}``),
+    or moves between the queue's cards (``{"move": 1}``, ``{"open": "Open"}``). Keys typed into a
+    field are left alone; Escape leaves the field."""
+    mount = st.components.v2.component("wb_keyboard", js=_KEYS_JS)
+    mount(key="wb_keyboard", data={"keys": keys}, height="content")
+
+
+def shortcuts_help(page: str) -> None:
+    """A "Keyboard shortcuts" button (``?``) that opens the list."""
+
+    @st.dialog("Keyboard shortcuts")
+    def _show() -> None:
+        st.table([{"key": k, "does": what} for k, what in KEY_HELP[page]])
+
+    if st.button("Keyboard shortcuts", key=f"keys_help_{page}", icon=":material/keyboard:"):
+        _show()
+
+
+# -- comments --------------------------------------------------------------------------------------
+
+
+PIN_COLOUR = (255, 59, 48)
+
+
+def pinned_picture(row: Any, pins: list[Any], side: int = 1280) -> Any:
+    """A still's larger cached preview with ``pins`` drawn (a ring for a point, a box for a box),
+    numbered in the order given; None when no preview can be made."""
+    from PIL import Image, ImageDraw
+
+    from workbench.previews import preview_path
+
+    try:
+        path = preview_path(row.sha256, row.ext, settings(), side=side)
+    except (WorkbenchError, OSError, ValueError):
+        return None
+    if path is None:
+        return None
+    with Image.open(path) as im:
+        picture = im.convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    w, h = picture.size
+    stroke = max(2, round(min(w, h) / 200))
+    for n, (label, pin) in enumerate(pins):
+        x, y = pin.x * w, pin.y * h
+        if pin.is_box:
+            draw.rectangle([x, y, x + pin.w * w - 1, y + pin.h * h - 1], outline=PIN_COLOUR, width=stroke)
+        else:
+            r = max(8, round(min(w, h) / 40))
+            draw.ellipse([x - r, y - r, x + r, y + r], outline=PIN_COLOUR, width=stroke)
+        draw.text((x + 6, y + 4), str(label), fill=PIN_COLOUR)
+    return picture
+
+
+def when(iso: str) -> str:
+    return str(iso)[:16].replace("T", " ") + " UTC"
+
+
+def time_label(t: Any) -> str:
+    return _timecode(t.start) + (f"–{_timecode(t.end)}" if t.end is not None else "")
+
+
+def comment_panel(author: Any, row: Any, *, may_comment: bool, may_resolve: bool, link_params: dict[str, str],
+                  page_path: str = "views/variant.py", prefix: str = "cm") -> Any:
+    """A variant's threads (replies, pins, times), and a form for a new comment with a pin (a
+    still) or a time (a video). Returns the pins of the selected thread, for the picture."""
+    from workbench import comments
+
+    key_sel = f"{prefix}_sel_{row.id}"
+    try:
+        threads = comments.threads(author, row.id, settings=settings())
+    except WorkbenchError as exc:
+        error(exc)
+        return []
+    st.subheader("Comments", anchor=False)
+    open_n = sum(not t.resolved for t in threads)
+    st.caption(f"{len(threads)} thread{'s' if len(threads) != 1 else ''} · {open_n} open")
+    selected = st.session_state.get(key_sel)
+    for t in threads:
+        with st.container(border=True):
+            where = ""
+            if t.pin is not None:
+                where = " · :material/location_on: " + ("box" if t.pin.is_box else "pin")
+            if t.time is not None:
+                where = f" · :material/schedule: {md(time_label(t.time))}"
+            state = ":green-badge[resolved]" if t.resolved else ""
+            st.markdown(f"**{md(t.author)}** · {md(when(t.at))}{where} {state}")
+            st.text(t.body)
+            if t.time is not None and row.is_video and st.button(
+                    f"Play from {time_label(t.time)} (comment {t.id})", key=f"{prefix}_seek_{t.id}",
+                    icon=":material/play_arrow:"):
+                st.query_params["at"] = f"{t.time.start:.2f}"  # the player's start; the address can be shared
+                st.rerun()
+            for r in t.replies:
+                st.markdown(f"↳ **{md(r.author)}** · {md(when(r.at))}")
+                st.text(r.body)
+            actions = st.columns(3)
+            if t.pin is not None and actions[0].button(
+                    f"Hide comment {t.id} on the picture" if selected == t.id else f"Show comment {t.id} on the picture",
+                    key=f"{prefix}_show_{t.id}"):
+                st.session_state[key_sel] = None if selected == t.id else t.id
+                st.rerun()
+            if may_resolve and actions[1].button(f"{'Reopen' if t.resolved else 'Resolve'} comment {t.id}",
+                                                 key=f"{prefix}_res_{t.id}"):
+                with reported():
+                    comments.resolve(author, t.id, not t.resolved, settings=settings())
+                    st.rerun()
+            if may_comment:
+                with st.form(f"{prefix}_reply_{t.id}", clear_on_submit=True, border=False):
+                    text = st.text_input(f"Reply to comment {t.id}", key=f"{prefix}_reply_text_{t.id}", max_chars=2000)
+                    if st.form_submit_button(f"Send reply to comment {t.id}"):
+                        with reported():
+                            comments.add_comment(author, row.id, text, parent_id=t.id, settings=settings())
+                            st.rerun()
+    if may_comment:
+        with st.form(f"{prefix}_new_{row.id}", clear_on_submit=True):
+            body = st.text_area("New comment", key=f"{prefix}_body", max_chars=2000,
+                                placeholder="@name to mention someone")
+            pin = span = None
+            if row.is_video:
+                cols = st.columns(2)
+                start = cols[0].number_input("At (seconds)", min_value=0.0, value=None, step=0.1, key=f"{prefix}_t0")
+                end = cols[1].number_input("Until (seconds, optional)", min_value=0.0, value=None, step=0.1,
+                                           key=f"{prefix}_t1")
+            else:
+                st.caption("Pin: where on the picture, from the left and top edges (0 to 1); a box also has a size.")
+                cols = st.columns(4)
+                px = cols[0].number_input("Pin x", min_value=0.0, max_value=1.0, value=None, step=0.05, key=f"{prefix}_px")
+                py = cols[1].number_input("Pin y", min_value=0.0, max_value=1.0, value=None, step=0.05, key=f"{prefix}_py")
+                pw = cols[2].number_input("Box width", min_value=0.0, max_value=1.0, value=None, step=0.05,
+                                          key=f"{prefix}_pw")
+                ph = cols[3].number_input("Box height", min_value=0.0, max_value=1.0, value=None, step=0.05,
+                                          key=f"{prefix}_ph")
+            sent = st.form_submit_button("Add comment")
+        if sent:
+            try:
+                if row.is_video:
+                    span = None if start is None else comments.TimeRange(start, end)
+                elif px is not None or py is not None:
+                    if px is None or py is None:
+                        raise comments.InvalidPin("a pin needs both x and y")
+                    pin = comments.Pin(px, py, pw or None, ph or None) if (pw or ph) else comments.Pin(px, py)
+                made = comments.add_comment(author, row.id, body, pin=pin, time=span, settings=settings())
+            except WorkbenchError as exc:
+                error(exc)
+            else:
+                if made.pin is not None:
+                    st.session_state[key_sel] = made.id
+                flash(f"Comment {made.id} added.")
+                st.rerun()
+    chosen = next((t for t in threads if t.id == st.session_state.get(key_sel) and t.pin is not None), None)
+    return [(chosen.id, chosen.pin)] if chosen else []
+
+
+# -- notifications -----------------------------------------------------------------------------
+
+
+def notification_bell(actor: Actor) -> None:
+    """The sidebar's bell: how many unread, and the list (with links to the variants)."""
+    from workbench import notifications
+
+    try:
+        items = notifications.for_user(actor, limit=20, settings=settings())
+    except WorkbenchError:
+        return
+    unread = sum(not n.read for n in items)
+    with st.popover(f"Notifications: {unread} unread" if unread else "Notifications", icon=":material/notifications:"):
+        if not items:
+            st.caption("Nothing yet: mentions, new versions of what you commented on, finished batches.")
+        for n in items:
+            st.markdown(("**new** · " if not n.read else "") + md(n.text))
+            if n.variant_id:
+                st.page_link("views/variant.py", label=f"Open variant #{n.variant_id} (notification {n.id})",
+                             query_params={"id": str(n.variant_id)})
+        if unread and st.button("Mark all read", key="notify_read"):
+            notifications.mark_read(actor, settings=settings())
+            st.rerun()
+
+
+# -- share links (outside reviewers) --------------------------------------------------------------
+
+SHARE_KEY = "wb_share_token"  # this websocket session's share token (outside reviewers)
+SHARE_HANDOFF_KEY = "wb_share_handoff"
+
+
+def share_cookie() -> str | None:
+    from ui.sessions import SHARE_COOKIE, valid_token_text
+
+    try:
+        value = st.context.cookies.get(SHARE_COOKIE)
+    except Exception:  # noqa: BLE001 (no client context)
+        return None
+    return value if valid_token_text(value) else None
+
+
+def current_grant() -> Any:
+    """The share link this browser holds, as a :class:`workbench.shares.ShareGrant`, or None.
+
+    The link's token arrives once in the address (``/share?t=…``): it is moved into this
+    session's state and out of the address at once, and a single-use handoff code turns it into
+    the browser's HttpOnly ``wb_share`` cookie (as a login does), so a reload keeps working while
+    the address no longer shows it. Re-checked in the catalog on every run (revoked, expired)."""
+    from ui.sessions import issue
+    from workbench.shares import ShareExpired, grant_for_token
+
+    token, opened = st.session_state.get(SHARE_KEY), False
+    raw = st.query_params.get("t")
+    if raw:
+        st.query_params.pop("t", None)  # out of the address (and of the history's next entry)
+        token, opened = raw, True
+    if not token:
+        token = share_cookie()
+    if not token:
+        return None
+    try:
+        grant = grant_for_token(token, opened=opened, settings=settings())
+    except ShareExpired as exc:
+        st.session_state.pop(SHARE_KEY, None)
+        st.session_state["wb_share_refused"] = sentence(exc)
+        return None
+    if opened or st.session_state.get(SHARE_KEY) != token:
+        st.session_state[SHARE_KEY] = token
+        if opened:
+            st.session_state[SHARE_HANDOFF_KEY] = issue(token, kind="share")
+    return grant
+
+
+def finish_share_handoff() -> bool:
+    """True while the share link's cookie is being set (the page waits, as after a login)."""
+    from ui.sessions import SHARE_ROUTE, pending
+
+    code = st.session_state.get(SHARE_HANDOFF_KEY)
+    if code is None:
+        return False
+    if not pending(code):
+        st.session_state.pop(SHARE_HANDOFF_KEY, None)
+        return False
+    result = _cookie_request("wb_share_handoff", SHARE_ROUTE, {"code": code}, report=True)
+    if getattr(result, "done", None) is False:
+        st.session_state.pop(SHARE_HANDOFF_KEY, None)
+        return False
+    st.info("Opening the shared review…")
+    return True

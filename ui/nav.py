@@ -25,6 +25,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/variant.py", "Variant", "variant", "view", ":material/image:"),
     PageSpec("views/jobs.py", "Jobs", "jobs", "view", ":material/pending_actions:"),
     PageSpec("views/audit.py", "Audit", "audit", "audit", ":material/history:"),
+    PageSpec("views/shares.py", "Share links", "shares", "review", ":material/share:"),
     PageSpec("views/export.py", "Export", "export", "export", ":material/ios_share:"),
     PageSpec("views/users.py", "Users", "users", "manage_users", ":material/group:"),
 )
@@ -35,6 +36,12 @@ def visible_pages(actor: Actor) -> list[PageSpec]:
 
 
 LOGIN_SCRIPT = "views/login.py"
+SHARE_SCRIPT = "views/share.py"
+
+
+def share_page() -> st.Page:
+    """An outside reviewer's page (``/share?t=…``): registered signed in or not, hidden."""
+    return st.Page(SHARE_SCRIPT, title="Shared review", url_path="share", visibility="hidden")
 
 
 def pages_for(actor: Actor) -> list[st.Page]:
@@ -43,6 +50,7 @@ def pages_for(actor: Actor) -> list[st.Page]:
              for i, s in enumerate(specs)]
     # /login after signing in (a bookmark, or the login page's own address): the first page
     pages.append(st.Page(_signed_in_already, title="Log in", url_path="login", visibility="hidden"))
+    pages.append(share_page())
     return pages
 
 
@@ -57,6 +65,7 @@ def login_pages() -> list[st.Page]:
     found" and drop to it.)"""
     pages = [st.Page(LOGIN_SCRIPT, title="Log in", url_path=s.url_path, default=(i == 0)) for i, s in enumerate(PAGES)]
     pages.append(st.Page(LOGIN_SCRIPT, title="Log in", url_path="login"))
+    pages.append(share_page())
     return pages
 
 
@@ -71,6 +80,6 @@ def logout() -> None:
         end_session(token, settings=components.settings())
         components.forget_cookie(token)
     st.session_state.pop(components.HANDOFF_KEY, None)
-    for key in [k for k in st.session_state if str(k).startswith(("q_", "v_", "x_", "a_", "c_", "j_"))]:
+    for key in [k for k in st.session_state if str(k).startswith(("q_", "v_", "x_", "a_", "c_", "j_", "cm_", "sh_"))]:
         del st.session_state[key]
     components.flash("Logged out.", "info")

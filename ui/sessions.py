@@ -27,14 +27,16 @@ import threading
 import time
 
 COOKIE_NAME = "wb_session"
+SHARE_COOKIE = "wb_share"  # an outside reviewer's share link (see workbench.shares), HttpOnly too
 HANDOFF_TTL_S = 60.0
 SESSION_ROUTE = "/_wb/session"  # POST {"code": ...}: set the cookie
 LOGOUT_ROUTE = "/_wb/logout"  # POST: clear the cookie when it names an ended session
+SHARE_ROUTE = "/_wb/share"  # POST {"code": ...}: set the share cookie
 CODE_RE = re.compile(r"[A-Za-z0-9_-]{20,64}")
 TOKEN_MAX = 256
 
 _lock = threading.Lock()
-_codes: dict[str, tuple[str, float]] = {}  # sha256(code) -> (token, expires at, monotonic)
+_codes: dict[str, tuple[str, float, str]] = {}  # sha256(code) -> (token, expires at (monotonic), kind)
 
 
 def digest(secret: str) -> str:
@@ -42,31 +44,32 @@ def digest(secret: str) -> str:
 
 
 def _prune(now: float) -> None:
-    for key in [k for k, (_token, until) in _codes.items() if until <= now]:
+    for key in [k for k, (_token, until, _kind) in _codes.items() if until <= now]:
         del _codes[key]
 
 
-def issue(token: str, *, ttl_s: float = HANDOFF_TTL_S) -> str:
-    """A single-use code that ``/_wb/session`` exchanges for a cookie holding ``token``."""
+def issue(token: str, *, ttl_s: float = HANDOFF_TTL_S, kind: str = "session") -> str:
+    """A single-use code that ``/_wb/session`` (``kind`` "session") or ``/_wb/share`` ("share")
+    exchanges for a cookie holding ``token``."""
     if not isinstance(token, str) or not token or len(token) > TOKEN_MAX:
         raise ValueError("not a session token")
     code = secrets.token_urlsafe(32)
     now = time.monotonic()
     with _lock:
         _prune(now)
-        _codes[digest(code)] = (token, now + ttl_s)
+        _codes[digest(code)] = (token, now + ttl_s, kind)
     return code
 
 
-def redeem(code: object) -> str | None:
-    """The token a live code was issued for, once (the code is gone afterwards); else None."""
+def redeem(code: object, kind: str = "session") -> str | None:
+    """The token a live code of ``kind`` was issued for, once (the code is gone afterwards); else None."""
     if not isinstance(code, str) or not CODE_RE.fullmatch(code):
         return None
     now = time.monotonic()
     with _lock:
         item = _codes.pop(digest(code), None)
         _prune(now)
-    if item is None or item[1] <= now:
+    if item is None or item[1] <= now or item[2] != kind:
         return None
     return item[0]
 

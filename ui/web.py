@@ -89,8 +89,8 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def cookie_token(scope: Scope) -> str | None:
-    """The ``wb_session`` cookie of a request, when it looks like a token at all."""
+def cookie_token(scope: Scope, name: str = sessions.COOKIE_NAME) -> str | None:
+    """The ``wb_session`` (or ``name``) cookie of a request, when it looks like a token at all."""
     raw = [v.decode("latin-1") for k, v in scope.get("headers") or () if k.lower() == b"cookie"]
     if not raw:
         return None
@@ -99,7 +99,7 @@ def cookie_token(scope: Scope) -> str | None:
         jar.load("; ".join(raw))
     except Exception:  # noqa: BLE001 (a malformed Cookie header is no session)
         return None
-    morsel = jar.get(sessions.COOKIE_NAME)
+    morsel = jar.get(name)
     value = morsel.value if morsel is not None else None
     return value if sessions.valid_token_text(value) else None
 
@@ -116,6 +116,18 @@ def session_is_live(token: str) -> bool:
     return True
 
 
+def share_is_live(token: str) -> bool:
+    """Whether a token names a live share link (blocking: a database read)."""
+    from workbench.settings import get_settings
+    from workbench.shares import ShareExpired, grant_for_token
+
+    try:
+        grant_for_token(token, settings=get_settings())
+    except ShareExpired:
+        return False
+    return True
+
+
 async def live_cookie(scope: Scope) -> bool:
     token = cookie_token(scope)
     if token is None:
@@ -125,12 +137,21 @@ async def live_cookie(scope: Scope) -> bool:
     return await to_thread.run_sync(session_is_live, token)
 
 
+async def live_share_cookie(scope: Scope) -> bool:
+    token = cookie_token(scope, sessions.SHARE_COOKIE)
+    if token is None:
+        return False
+    from anyio import to_thread
+
+    return await to_thread.run_sync(share_is_live, token)
+
+
 def _is_https(scope: Scope) -> bool:
     return scope.get("scheme") == "https" or (_header(scope, b"x-forwarded-proto") or "").lower() == "https"
 
 
-def _cookie_header(value: str, max_age: int, secure: bool) -> bytes:
-    parts = [f"{sessions.COOKIE_NAME}={value}", "HttpOnly", "SameSite=Strict", f"Path={base_path() or '/'}",
+def _cookie_header(value: str, max_age: int, secure: bool, name: str = sessions.COOKIE_NAME) -> bytes:
+    parts = [f"{name}={value}", "HttpOnly", "SameSite=Strict", f"Path={base_path() or '/'}",
              f"Max-Age={max_age}"]
     if secure:
         parts.append("Secure")
@@ -224,7 +245,9 @@ class Guard:
             return
         if _matches(path, SESSION_PREFIXES):
             try:
-                live = await live_cookie(scope)
+                # media for a signed-in user, or for an outside reviewer's live share link (its
+                # page shows only the variants it names; media ids are content hashes)
+                live = await live_cookie(scope) or (path.startswith("/media/") and await live_share_cookie(scope))
             except Exception:  # the catalog did not answer: refuse, with the headers, and say so
                 log.exception("event=session_check_failed path=%s", path)
                 await respond(send, 503, b"The session could not be checked: try again.")
@@ -232,15 +255,16 @@ class Guard:
             if not live:
                 await respond(send, 403, b"Log in to see this.")
                 return
-        if path in (sessions.SESSION_ROUTE, sessions.LOGOUT_ROUTE):
+        if path in (sessions.SESSION_ROUTE, sessions.LOGOUT_ROUTE, sessions.SHARE_ROUTE):
             if scope.get("method") != "POST":
                 await respond(send, 405, b"Method Not Allowed", headers=((b"allow", b"POST"),))
             elif not _same_origin(scope):
                 await respond(send, 403, {"error": "cross-site request"})
             else:
                 try:
-                    await (set_session_cookie if path == sessions.SESSION_ROUTE else clear_session_cookie)(
-                        scope, receive, send)
+                    route = {sessions.SESSION_ROUTE: set_session_cookie, sessions.LOGOUT_ROUTE: clear_session_cookie,
+                             sessions.SHARE_ROUTE: set_share_cookie}[path]
+                    await route(scope, receive, send)
                 except Exception:
                     log.exception("event=session_route_failed path=%s", path)
                     await respond(send, 503, {"error": "the session could not be checked: try again"})
@@ -264,6 +288,34 @@ async def set_session_cookie(scope: Scope, receive: Receive, send: Send) -> None
         await respond(send, 403, {"error": "unknown, used or expired code: log in again"})
         return
     cookie = _cookie_header(token, get_settings().session_ttl_s, _is_https(scope))
+    await respond(send, 204, headers=((b"set-cookie", cookie),))
+
+
+async def set_share_cookie(scope: Scope, receive: Receive, send: Send) -> None:
+    """``POST /_wb/share`` with ``{"code": ...}``: the share link's cookie, once; it lasts as
+    long as the link (the link's own expiry and revocation are checked on every use)."""
+    from anyio import to_thread
+
+    from workbench.catalog.models import utcnow
+    from workbench.shares import ShareExpired, grant_for_token
+
+    body = await _read_body(receive)
+    try:
+        code = json.loads(body or b"").get("code") if body else None
+    except (ValueError, AttributeError):
+        code = None
+    token = sessions.redeem(code, kind="share")
+    grant = None
+    if token is not None:
+        try:
+            grant = await to_thread.run_sync(grant_for_token, token)
+        except ShareExpired:
+            grant = None
+    if grant is None:
+        await respond(send, 403, {"error": "unknown, used or expired code: open the link again"})
+        return
+    max_age = max(1, int((grant.expires_at - utcnow()).total_seconds()))
+    cookie = _cookie_header(token, max_age, _is_https(scope), sessions.SHARE_COOKIE)
     await respond(send, 204, headers=((b"set-cookie", cookie),))
 
 

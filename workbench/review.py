@@ -80,6 +80,15 @@ class VariantFilter:
     format: str | None = None  # a placement ("16x9") or a full slot format ("16x9.jpg.pick1")
     version: Literal["latest", "all"] = "latest"  # latest: the newest version of each slot only
     ids: list[int] | None = None
+    flag: str | None = None  # a QA flag ("overflow"), or FLAGGED_ANY: any flag at all, or NO_FLAGS: none
+    search: str | None = None  # words found in the title, kind, segment, locale or format; "#12" is an id
+
+
+Sort = Literal["newest", "score", "flags"]
+SORTS: tuple[str, ...] = get_args(Sort)
+FLAGGED_ANY = "*"  # the flag filter's "any flag" value
+NO_FLAGS = "-"  # the flag filter's "no flags" value
+SEARCH_MAX = 100
 
 
 @dataclass
@@ -200,18 +209,67 @@ def _filter_clauses(session: Session, f: VariantFilter) -> list[sa.ColumnElement
         clauses.append(sa.or_(Variant.format == f.format, Variant.format.startswith(f.format + ".", autoescape=True)))
     if f.ids is not None:
         clauses.append(Variant.id.in_(list(f.ids)))
+    if f.flag not in (None, ""):
+        clauses.append(_flag_clause(f.flag))
+    if f.search not in (None, ""):
+        clauses.append(_search_clause(f.search))
     if f.version == "latest":
         clauses.append(_latest_only())
     return clauses
 
 
+def _flags_text() -> sa.ColumnElement[str]:
+    return sa.func.coalesce(sa.cast(Variant.qa_flags, sa.String), "")
+
+
+def _has_flags() -> sa.ColumnElement[bool]:
+    return sa.and_(Variant.qa_flags.is_not(None), _flags_text().not_in(["", "[]", "null"]))
+
+
+def _flag_clause(flag: str) -> sa.ColumnElement[bool]:
+    if not isinstance(flag, str) or len(flag) > 64:
+        raise InvalidInput("a QA flag filter is a flag's name")
+    if flag == FLAGGED_ANY:
+        return _has_flags()
+    if flag == NO_FLAGS:
+        return sa.not_(_has_flags())
+    return _flags_text().contains(json.dumps(flag), autoescape=True)
+
+
+def _search_clause(text: str) -> sa.ColumnElement[bool]:
+    if not isinstance(text, str) or len(text) > SEARCH_MAX:
+        raise InvalidInput(f"a search is at most {SEARCH_MAX} characters")
+    words = text.split()
+    clauses = []
+    for word in words:
+        if word.startswith("#") and word[1:].isdigit() and len(word) < 20:
+            clauses.append(Variant.id == int(word[1:]))
+            continue
+        low = word.lower()
+        clauses.append(sa.or_(*(sa.func.lower(sa.func.coalesce(c, "")).contains(low, autoescape=True)
+                                for c in (Title.name, Variant.kind, Variant.segment, Variant.locale, Variant.format))))
+    return sa.and_(*clauses) if clauses else sa.true()
+
+
+def _order(sort: str) -> list[Any]:
+    if sort not in SORTS:
+        raise InvalidInput(f"unknown sort {sort!r}; sorts: {', '.join(SORTS)}")
+    if sort == "score":
+        return [sa.func.coalesce(Variant.score, -1e308).desc(), Variant.id.desc()]
+    if sort == "flags":
+        return [sa.case((_has_flags(), 0), else_=1), Variant.id.desc()]
+    return [Variant.id.desc()]
+
+
 def query_variants(filters: VariantFilter | None = None, page: int = 1, per_page: int = 48, *,
-                   settings: Settings | None = None) -> Page:
-    """One page of variants matching ``filters``, newest first. Filtering, the total and the
-    page are done by the database in one query (a window count), so a page of a 2,000-variant
-    queue costs milliseconds. A page past the end is empty (its ``total`` still says how many)."""
+                   sort: str = "newest", settings: Settings | None = None) -> Page:
+    """One page of variants matching ``filters``, newest first (or by ``sort``: ``score``, best
+    first, or ``flags``, flagged first). Filtering, the total and the page are done by the
+    database in one query (a window count), so a page of a 2,000-variant queue costs
+    milliseconds. A page past the end is empty (its ``total`` still says how many)."""
     settings = settings or get_settings()
     filters = filters or VariantFilter()
+    order = _order(sort)
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise InvalidInput(f"page must be a positive integer, got {page!r}")
     if isinstance(per_page, bool) or not isinstance(per_page, int) or not 1 <= per_page <= PER_PAGE_MAX:
@@ -224,7 +282,7 @@ def query_variants(filters: VariantFilter | None = None, page: int = 1, per_page
             .join(Title, Title.id == Variant.title_id)
             .join(Asset, Asset.id == Variant.asset_id)
             .where(*clauses)
-            .order_by(Variant.id.desc())
+            .order_by(*order)
             .limit(per_page)
             .offset((page - 1) * per_page)
         )
@@ -232,8 +290,46 @@ def query_variants(filters: VariantFilter | None = None, page: int = 1, per_page
         if rows:
             total = rows[0].total
         else:  # past the last page (or nothing matches): count on its own
-            total = session.scalar(sa.select(sa.func.count()).select_from(Variant).where(*clauses)) or 0
+            total = session.scalar(sa.select(sa.func.count()).select_from(Variant)
+                                   .join(Title, Title.id == Variant.title_id).where(*clauses)) or 0
         return Page([to_row(r, store) for r in rows], total, page, per_page)
+
+
+NEIGHBOURS_MAX = 20_000
+
+
+def neighbours(filters: VariantFilter | None, current: int, *, sort: str = "newest",
+               settings: Settings | None = None) -> tuple[int | None, int | None, int | None]:
+    """Around variant ``current`` in the queue's order for ``filters`` (its status filter aside,
+    so a variant that was just decided keeps its place): ``(previous, next, next pending)``.
+    The next pending one wraps around to the start; None where there is none."""
+    settings = settings or get_settings()
+    filters = filters or VariantFilter()
+    order = _order(sort)
+    check_id(current, "variant id")
+    wanted = filters.status
+    unfiltered = VariantFilter(**{**vars(filters), "status": None})
+    with open_catalog(settings).session() as session:
+        clauses = _filter_clauses(session, unfiltered)
+        rows = session.execute(
+            sa.select(Variant.id, Variant.review_status).join(Title, Title.id == Variant.title_id)
+            .where(sa.or_(sa.and_(sa.true(), *clauses), Variant.id == current)).order_by(*order).limit(NEIGHBOURS_MAX)
+        ).all()
+    ids = [r[0] for r in rows]
+    status = dict(rows)
+    shown = [i for i in ids if i == current or wanted in (None, "") or status[i] == wanted]
+    if current not in shown:
+        return None, None, None
+    at = shown.index(current)
+    previous = shown[at - 1] if at > 0 else None
+    following = shown[at + 1] if at + 1 < len(shown) else None
+    pending = None
+    if wanted in (None, "", "pending"):
+        for i in shown[at + 1:] + shown[:at]:
+            if status[i] == "pending":
+                pending = i
+                break
+    return previous, following, pending
 
 
 def filter_options(*, settings: Settings | None = None) -> dict[str, list[str]]:
@@ -246,7 +342,10 @@ def filter_options(*, settings: Settings | None = None) -> dict[str, list[str]]:
 
         titles = list(session.scalars(sa.select(Title.name).where(Title.id.in_(sa.select(Variant.title_id))).order_by(Title.name)))
         formats = sorted({Slot.placement_of(f) for f in distinct(Variant.format)})
+        flags = sorted({str(flag) for value in session.scalars(sa.select(Variant.qa_flags).distinct())
+                        for flag in (value or ())})
         return {
+            "flags": flags,
             "titles": titles,
             "kinds": distinct(Variant.kind),
             "segments": distinct(Variant.segment),
@@ -463,20 +562,35 @@ class BatchOutcome:
 
 
 def decide_pending(actor: Actor, variant_ids: Sequence[int], decision: str, comment: str | None = None, *,
-                   settings: Settings | None = None) -> BatchOutcome:
+                   override_flags: bool = False, settings: Settings | None = None) -> BatchOutcome:
     """The batch form of :func:`decide`: the *pending* variants among ``variant_ids`` are decided
     together (all or nothing, as ``decide``); the others (decided already, or missing) are left
     alone and reported, so one decided variant in a selection does not refuse the batch. Changing
-    decisions is never done in bulk: that goes one variant at a time, with a comment."""
+    decisions is never done in bulk: that goes one variant at a time, with a comment.
+
+    A batch **approval** skips variants with QA flags (``Variant.qa_flags``) unless
+    ``override_flags`` is given with a comment saying why: then they are approved too, and their
+    events record ``override_flags`` with the flags that were overridden."""
     settings = settings or get_settings()
     ids, comment, new_status = _check_decision(actor, variant_ids, decision, comment)
+    if override_flags and comment is None:
+        raise InvalidInput("say why: approving variants with QA flags needs a comment")
     with open_catalog(settings).session() as session:
         variants = {v.id: v for v in repo.get_variants(session, ids)}
         skipped = [(i, "no such variant") for i in ids if i not in variants]
         skipped += [(i, f"already {variants[i].review_status.replace('_', ' ')}") for i in ids
                     if i in variants and variants[i].review_status != "pending"]
         pending = [variants[i] for i in ids if i in variants and variants[i].review_status == "pending"]
-        decided = _apply(session, actor, pending, decision, new_status, comment) if pending else []
+        overridden: dict[int, list[str]] = {}
+        if decision == "approve":
+            flagged = [v for v in pending if v.qa_flags]
+            if override_flags:
+                overridden = {v.id: [str(f) for f in v.qa_flags or ()] for v in flagged}
+            else:
+                skipped += [(v.id, f"has QA flags ({', '.join(map(str, v.qa_flags or ()))})") for v in flagged]
+                pending = [v for v in pending if not v.qa_flags]
+        decided = _apply(session, actor, pending, decision, new_status, comment,
+                         overridden=overridden) if pending else []
     order = {vid: n for n, vid in enumerate(ids)}
     return BatchOutcome(decided, sorted(skipped, key=lambda s: order[s[0]]))
 
@@ -502,7 +616,7 @@ def _load_batch(session: Session, ids: list[int]) -> dict[int, Variant]:
 
 
 def _apply(session: Session, actor: Actor, variants: list[Variant], decision: str, new_status: str,
-           comment: str | None) -> list[ReviewEventView]:
+           comment: str | None, *, overridden: dict[int, list[str]] | None = None) -> list[ReviewEventView]:
     views = []
     for v in variants:
         old = v.review_status
@@ -514,6 +628,8 @@ def _apply(session: Session, actor: Actor, variants: list[Variant], decision: st
             raise DecisionConflict(f"variant {v.id} was decided by someone else meanwhile: reload and try again")
         details = {"from": old, "to": new_status, "slot_key": v.slot_key, "version": v.version,
                    "sha256": v.asset.sha256, "batch": len(variants)}
+        if overridden and v.id in overridden:
+            details["override_flags"] = overridden[v.id]
         event = ReviewEvent(actor=actor.name, role=actor.role, action=decision, variant_id=v.id,
                             title_id=v.title_id, comment=comment, details=details)
         session.add(event)

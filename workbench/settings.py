@@ -68,6 +68,7 @@ class Settings(BaseSettings):
 
     # Review UI and export
     session_ttl_s: int = Field(default=8 * 3600, description="A review UI login lasts this long.")
+    notify_webhook: str | None = Field(default=None, description="An http(s) URL that gets a JSON POST for each review notification (mentions, new versions, finished batches): a chat tool's incoming webhook.")
     max_upload_mb: int = Field(default=50, description="Largest file the review UI accepts in an upload, in MB.")
     preview_side: int = Field(default=320, description="Longest side of the cached previews the review UI shows.")
 

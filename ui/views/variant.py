@@ -47,6 +47,23 @@ except WorkbenchError as exc:
     components.error(exc)
     st.stop()
 row = detail.row
+queue_filter, queue_sort, _per, _page = components.queue_view()
+carried = components.carried_params()
+try:
+    previous_id, next_id, next_pending = review.neighbours(queue_filter, variant_id, sort=queue_sort, settings=settings)
+except WorkbenchError:
+    previous_id = next_id = next_pending = None
+
+nav = st.columns([2, 2, 2, 2, 4])
+if previous_id is not None:
+    nav[0].page_link("views/variant.py", label="Previous variant", icon=":material/chevron_left:",
+                     query_params={**carried, "id": str(previous_id)})
+if next_id is not None:
+    nav[1].page_link("views/variant.py", label="Next variant", icon=":material/chevron_right:",
+                     query_params={**carried, "id": str(next_id)})
+nav[2].page_link("views/queue.py", label="Back to the queue", icon=":material/grid_view:", query_params=carried)
+with nav[3]:
+    components.shortcuts_help("variant")
 
 st.header(md(f"{row.title_name} · {row.segment or '–'} · {components.slot_format(row.format)} · v{row.version}"),
           anchor=False)
@@ -58,14 +75,25 @@ left, right = st.columns([3, 2])
 
 # 2. the file itself (detail page: the full file, not the grid preview) --------------------------
 with left:
+    try:
+        seek = max(0.0, float(st.query_params.get("at") or 0.0))
+    except ValueError:
+        seek = 0.0
+    picture_slot = st.empty()
     if (row.mime or "").startswith("video/"):
-        components.player(row, detail.files)
+        with picture_slot:
+            components.player(row, detail.files, start_time=seek)
         components.shot_strip(detail)
     else:
-        st.image(str(row.file_path), width="stretch")
+        picture_slot.image(str(row.file_path), width="stretch")
     st.caption(f"{row.width}×{row.height} · {md(row.mime)} · sha256 {row.sha256[:16]}…")
     st.page_link("views/compare.py", label="Compare with the other picks", icon=":material/compare:",
                  query_params={"id": str(variant_id)})
+    pins = components.comment_panel(actor, row, may_comment=True, may_resolve=True, link_params=carried)
+    if pins and not row.is_video:
+        drawn = components.pinned_picture(row, pins)
+        if drawn is not None:
+            picture_slot.image(drawn, width="stretch", caption=f"Comment {pins[0][0]}: its pin drawn on the picture")
 
 # 3. decide ------------------------------------------------------------------------------------
 def start_regeneration(tweak: dict, comment: str | None = None) -> None:
@@ -102,6 +130,25 @@ def tweak_inputs(prefix: str) -> dict:
     return tweak
 
 
+def go_next() -> str:
+    """After a decision "and next": the next pending variant of the queue's filter and order
+    (the address changes to it); the words to add to the confirmation."""
+    _prev, _next, pending = review.neighbours(queue_filter, variant_id, sort=queue_sort, settings=settings)
+    if pending is None:
+        return " No more pending variants in this view."
+    st.session_state["v_goto"] = {**carried, "id": str(pending)}
+    return f" Next: #{pending}."
+
+
+def rerun() -> None:
+    """Show the result: the next variant's page when "and next" found one, else this one again.
+    (A page switch, so the browser's address and the app agree before the next click.)"""
+    target = st.session_state.pop("v_goto", None)
+    if target is not None:
+        st.switch_page("views/variant.py", query_params=target)
+    st.rerun()
+
+
 with right:
     st.subheader("Decide", anchor=False)
     may_regenerate = components.can(actor, "regenerate")
@@ -132,11 +179,13 @@ with right:
                     components.flash(f"Variant #{variant_id}: {was} → {now}.")
                     st.rerun()
     else:
-        if st.button("Approve", key="v_approve", type="primary"):
+        buttons = st.columns(2)
+        approve_next = buttons[0].button("Approve and next", key="v_approve_next", type="primary")
+        if buttons[1].button("Approve", key="v_approve") or approve_next:
             with components.reported():
                 review.decide(actor, [variant_id], "approve", settings=settings)
-                components.flash(f"Approved variant #{variant_id}.")
-                st.rerun()
+                components.flash(f"Approved variant #{variant_id}." + (go_next() if approve_next else ""))
+                rerun()
         with st.form("v_decide", clear_on_submit=False):
             decision = st.radio("Or", ["Reject", "Request changes"], horizontal=True, key="v_decision")
             comment = st.text_area("Comment (required)", key="v_comment", max_chars=2000)
@@ -144,15 +193,20 @@ with right:
             if may_regenerate:
                 regenerate = st.checkbox("Regenerate with a tweak (request changes only)", key="v_regen")
                 tweak = tweak_inputs("v")
-            sent = st.form_submit_button("Send decision")
-        if sent:
+            sends = st.columns(2)
+            sent = sends[0].form_submit_button("Send decision")
+            sent_next = sends[1].form_submit_button("Send and next")
+        if sent or sent_next:
             action = "reject" if decision == "Reject" else "request_changes"
             if not comment.strip():
                 st.error("A comment is required to reject or request changes.")
             else:
                 with components.reported():
                     review.decide(actor, [variant_id], action, comment.strip(), settings=settings)
-                    components.flash("Rejected." if action == "reject" else "Changes requested.")
+                    components.flash(("Rejected." if action == "reject" else "Changes requested.")
+                                     + (go_next() if sent_next else ""))
+                    if sent_next:
+                        st.session_state.pop("v_comment", None)
                     if action == "request_changes" and regenerate:
                         try:
                             if not tweak:
@@ -160,7 +214,7 @@ with right:
                             start_regeneration(tweak, comment.strip())
                         except (WorkbenchError, ImportError) as exc:
                             components.flash(f"Changes requested, but regeneration could not start: {exc}", "error")
-                    st.rerun()
+                    rerun()
     if row.status == "changes_requested" and may_regenerate and f"v_job_{variant_id}" not in st.session_state:
         with st.form("v_regenerate"):
             st.markdown("**Regenerate this slot**")
@@ -232,3 +286,9 @@ with st.expander(components.explanation_heading(detail.explanation), expanded=Tr
     components.explanation(row, detail.explanation, heading=False)
 with st.expander("Recipe"):
     st.json(row.recipe or {}, expanded=False)
+
+keys = {"j": {"click": "Next variant"}, "k": {"click": "Previous variant"}, "c": {"focus": "New comment"},
+        "?": {"click": "Keyboard shortcuts"}}
+if components.can(actor, "review") and row.status == "pending":
+    keys.update({"a": {"click": "Approve and next"}, "r": {"pick": "Reject", "focus": "Comment (required)"}})
+components.keyboard(keys)

@@ -446,6 +446,72 @@ class WorkerRow(Base):
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# -- review conversations: comments, share links, notifications (0007) -------------------------
+
+
+class ShareLink(Base):
+    """A link for outside reviewers: scoped to ``variant_ids``, ``access`` comment or view,
+    until ``expires_at`` or revoked. Only the SHA-256 of its token is stored (as login sessions)."""
+
+    __tablename__ = "share_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    label: Mapped[str] = mapped_column(sa.String(120))
+    variant_ids: Mapped[list[Any]]
+    access: Mapped[str] = mapped_column(sa.String(16))  # "comment" or "view"
+    created_by: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+class Comment(Base):
+    """A comment on a variant: a thread starts with ``parent_id`` NULL, replies name it. A pin
+    (``pin_x``/``pin_y``, a box with ``pin_w``/``pin_h``, all 0..1 of the picture) or a time
+    (``time_start``, a range with ``time_end``, seconds of the video) says what it is about."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(sa.ForeignKey("variants.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id"), index=True)
+    author: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(64))  # a role, or "guest" (a share link)
+    share_id: Mapped[int | None] = mapped_column(sa.ForeignKey("share_links.id"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    mentions: Mapped[list[Any] | None]
+    pin_x: Mapped[float | None]
+    pin_y: Mapped[float | None]
+    pin_w: Mapped[float | None]
+    pin_h: Mapped[float | None]
+    time_start: Mapped[float | None]
+    time_end: Mapped[float | None]
+    resolved: Mapped[bool] = mapped_column(default=False)
+    resolved_by: Mapped[str | None] = mapped_column(sa.String(255))
+    resolved_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notification(Base):
+    """Something for one user to know (a mention, a new version, a finished batch). ``key``
+    makes a notification idempotent per recipient (one per new version, say)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (sa.UniqueConstraint("recipient", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(sa.String(64), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))  # mention, new_version, batch
+    key: Mapped[str] = mapped_column(sa.String(128))
+    text: Mapped[str] = mapped_column(sa.Text)
+    variant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("variants.id"))
+    comment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+
 # -- append-only enforcement ------------------------------------------------------------------
 
 
