@@ -11,8 +11,10 @@ measured it and as its boxes are normalised to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -36,6 +38,22 @@ def read_still_rgb(path: Path) -> np.ndarray:
 NEAR_S = 2.0  # a wanted frame this close after the last one read is decoded to, not sought
 
 
+@contextlib.contextmanager
+def _video(path: Path) -> Iterator[tuple[Any, Any, Any]]:
+    """The opened file, its first video stream (threaded decode) and that stream's sample aspect
+    ratio; one line when it does not open or has no video."""
+    try:
+        container = open_local(path)
+    except av.error.FFmpegError as exc:
+        raise InvalidInput(f"{path.name}: cannot open to read frames ({exc})") from None
+    with container:
+        if not container.streams.video:
+            raise InvalidInput(f"{path.name}: has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        yield container, stream, stream_sar(stream)
+
+
 def read_frames_rgb(path: Path, wanted: Iterable[tuple[int, int | None]]) -> dict[int, np.ndarray]:
     """Return {frame_index: RGB array} for each (frame_index, pts) asked for.
 
@@ -50,16 +68,7 @@ def read_frames_rgb(path: Path, wanted: Iterable[tuple[int, int | None]]) -> dic
         img = read_still_rgb(path)
         return {frame: img for frame, _ in wanted}
     out: dict[int, np.ndarray] = {}
-    try:
-        container = open_local(path)
-    except av.error.FFmpegError as exc:
-        raise InvalidInput(f"{path.name}: cannot open to read frames ({exc})") from None
-    with container:
-        if not container.streams.video:
-            raise InvalidInput(f"{path.name}: has no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        sar = stream_sar(stream)
+    with _video(path) as (container, stream, sar):
 
         def rgb(frame: av.VideoFrame) -> np.ndarray:
             return frame_rgb(frame, display_of(frame, sar))
@@ -107,16 +116,7 @@ def read_frames_at(path: Path, times: Iterable[float], video_start: float = 0.0)
         img = read_still_rgb(path)
         return {t: img for t in wanted}
     out: dict[float, np.ndarray] = {}
-    try:
-        container = open_local(path)
-    except av.error.FFmpegError as exc:
-        raise InvalidInput(f"{path.name}: cannot open to read frames ({exc})") from None
-    with container:
-        if not container.streams.video:
-            raise InvalidInput(f"{path.name}: has no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        sar = stream_sar(stream)
+    with _video(path) as (container, stream, sar):
         for t in wanted:
             target = t + video_start
             container.seek(max(0, int((target - 0.5) / stream.time_base)), stream=stream, backward=True, any_frame=False)
