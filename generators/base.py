@@ -75,11 +75,25 @@ class Term:
 
 
 @dataclass(frozen=True)
+class CopyLine:
+    """One piece of text drawn into a variant, beside the source it was translated from: the
+    variant page shows them side by side (``field`` is "title", "tagline", "cta", "date"...)."""
+
+    field: str
+    rendered: str
+    source: str | None = None  # the source-language text; None when the text is not translated
+    locale: str | None = None
+    flags: tuple[str, ...] = ()  # QA flags that concern this text (overflow, missing_glyphs...)
+
+
+@dataclass(frozen=True)
 class Explanation:
     """Why a variant looks the way it does, read from its recipe alone (no file is opened).
 
     ``facts`` are (label, text) lines in a reviewer's words; ``terms`` the score's contributions,
-    largest first; ``details`` the kind's own structured data (crop, treatment, shots...)."""
+    largest first; ``details`` the kind's own structured data (crop, treatment, shots...);
+    ``copy`` the texts drawn into it beside their sources; ``model_share`` the share of the
+    pixels a model made (0..1; None when no model ran, so none did)."""
 
     heading: str  # "Why this frame", "Why these shots"
     summary: str | None = None
@@ -90,6 +104,18 @@ class Explanation:
     model: dict[str, Any] | None = None  # None: only classical processing ran
     seed: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    copy: tuple[CopyLine, ...] = ()
+    model_share: float | None = None
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What a kind reads off a variant's stored file for the reviewer (a decoded QR code, a
+    measured loudness): ``facts`` are (label, text) lines; ``problems`` are the ones that should
+    stop an approval (a QR that does not decode to its URL)."""
+
+    facts: tuple[tuple[str, str], ...] = ()
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -193,6 +219,11 @@ class CreativeKind(ABC):
             generator=" ".join(str(recipe[k]) for k in ("generator", "generator_version") if recipe.get(k)) or None,
             score=score, model=recipe.get("model"), seed=recipe.get("seed"),
         )
+
+    def inspect(self, path: Path, recipe: Mapping[str, Any]) -> Inspection:
+        """Checks read off the stored file itself when the variant page opens (default: none).
+        Must be quick (a page load) and never raise for a bad file: report it as a problem."""
+        return Inspection()
 
     def apply_tweak(self, recipe: Mapping[str, Any], tweak: Mapping[str, Any]) -> KindParams:
         """The parameters that regenerate this recipe's slot with ``tweak`` applied."""

@@ -519,22 +519,29 @@ def test_launch_command_caps_uploads_and_keeps_xsrf(home, monkeypatch):
 
 
 def test_no_page_enables_raw_html():
-    """No raw HTML anywhere; the two scripts of the app are ui/components.py's fixed texts: one
-    posts to the session-cookie routes (its data: a route path and a handoff code), the other
-    maps keys to the page's own control labels (keyboard shortcuts)."""
+    """No raw HTML anywhere. The app's scripts are fixed texts held by the modules in SCRIPTS
+    (one posts to the session-cookie routes, its data a route path and a handoff code; one maps
+    keys to the page's own control labels); no other module mounts a component, and no script
+    builds markup from data."""
+    import importlib
+
     for path in UI.rglob("*.py"):
         source = path.read_text()
         assert "unsafe_allow_html" not in source, path
         assert "unsafe_allow_javascript" not in source, path
         assert "st.html(" not in source and "components.v1" not in source, path
-        if path.name != "components.py":
+        if path.name not in SCRIPTS:
             assert "components.v2" not in source, path
-    from ui import components
+    for name, scripts in SCRIPTS.items():
+        module = importlib.import_module(f"ui.{name.removesuffix('.py')}")
+        assert (UI / name).read_text().count("st.components.v2.component(") == len(scripts), name
+        for script in scripts:
+            js = getattr(module, script)
+            assert not any(w in js for w in ("innerHTML", "outerHTML", "eval(", "document.write", "insertAdjacentHTML",
+                                             "new Function")), (name, script)
 
-    source = (UI / "components.py").read_text()
-    assert source.count("st.components.v2.component(") == 2
-    for js in (components._COOKIE_JS, components._KEYS_JS):
-        assert not any(w in js for w in ("innerHTML", "eval(", "document.write", "insertAdjacentHTML"))
+
+SCRIPTS = {"components.py": ("_COOKIE_JS",), "keys.py": ("_KEYS_JS",)}  # module -> its fixed scripts
 
 
 def test_the_ui_never_imports_the_workers_package():
@@ -967,7 +974,7 @@ def test_export_preview_names_a_delivery_that_cuts_a_face(ui_home, monkeypatch):
 
 
 def test_crop_windows_are_drawn_on_the_cached_preview(ui_home):
-    from ui import components
+    from ui import media
     from workbench import export
 
     row = review.query_variants(review.VariantFilter(format="16x9")).items[0]
@@ -976,12 +983,12 @@ def test_crop_windows_are_drawn_on_the_cached_preview(ui_home):
         export.DeliveryPreview("thumbnail", row.width, row.height, None, 0, 0, "own"),
         export.DeliveryPreview("display_300x250", 300, 250, box, 0, 0, "cover"),
     ), ())
-    picture = components.crop_windows(made)
+    picture = media.crop_windows(made)
     side = max(picture.size)
     assert side <= 320
     sx = picture.width / row.width
     x0, y0 = round(box[0] * sx), round(box[1] * sx)
     mid_y = round((box[1] + box[3]) / 2 * sx)
-    assert picture.getpixel((x0, mid_y)) == components.BOX_COLOURS[1]  # the second delivery's window
-    assert picture.getpixel((x0 - 3, mid_y)) != components.BOX_COLOURS[1]
+    assert picture.getpixel((x0, mid_y)) == media.BOX_COLOURS[1]  # the second delivery's window
+    assert picture.getpixel((x0 - 3, mid_y)) != media.BOX_COLOURS[1]
     assert y0 > 0

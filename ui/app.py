@@ -19,7 +19,7 @@ if _ROOT not in sys.path:
 
 import streamlit as st
 
-from ui import components
+from ui import components, threads
 from ui.nav import login_pages, logout, pages_for
 
 st.set_page_config(page_title="Creative Workbench review", layout="wide")
@@ -33,7 +33,7 @@ else:
         st.button("Log out", key="logout", on_click=logout)
     page = st.navigation(pages_for(actor))
     with st.sidebar:
-        components.notification_bell(actor)  # after the pages are known: its links name them
+        threads.notification_bell(actor)  # after the pages are known: its links name them
     if components.finish_sign_in():  # the browser's cookie is being set: the page comes next
         st.stop()
 page.run()

@@ -32,7 +32,7 @@ from typing import Any, Literal, get_args
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from generators.base import Explanation
+from generators.base import Explanation, Inspection
 from provenance import VerifyReport, trust_anchors_for
 from workbench.access import Actor, PermissionDenied, require
 from workbench.catalog import open_catalog, repo
@@ -173,6 +173,7 @@ class VariantDetail:
     events: list[ReviewEventView]
     explanation: Explanation
     files: dict[str, Path] = field(default_factory=dict)  # the variant's other files by role (cut lists, review copy)
+    inspection: Inspection = field(default_factory=Inspection)  # what the kind read off the stored file
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -476,7 +477,24 @@ def variant_detail(variant_id: int, *, settings: Settings | None = None) -> Vari
         events=review_events(variant_id, settings=settings),
         explanation=explain(row),
         files=variant_files(variant_id, settings=settings),
+        inspection=inspect(row) if intact else Inspection(),
     )
+
+
+def inspect(row: VariantRow) -> Inspection:
+    """What the variant's kind reads off its stored file (a QR code decoded, say); nothing for a
+    kind not installed here. A kind's failure to read is shown as a problem, never raised."""
+    from generators import get_kind
+    from generators.base import PluginError
+
+    try:
+        kind = get_kind(row.kind)
+    except PluginError:
+        return Inspection()
+    try:
+        return kind.inspect(row.file_path, row.recipe or {})
+    except Exception as exc:  # noqa: BLE001 (a page load must not fail on one check)
+        return Inspection(problems=(f"could not read the file: {type(exc).__name__}: {exc}",))
 
 
 def variant_files(variant_id: int, *, settings: Settings | None = None) -> dict[str, Path]:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from ui import components
+from ui import components, panels
 from workbench import review
 from workbench.errors import WorkbenchError
 from workbench.ids import parse_id
@@ -41,6 +41,6 @@ with components.reported():
         limit=limit, settings=settings,
     )
     st.caption(f"{len(events)} event{'s' if len(events) != 1 else ''}")
-    st.dataframe(components.event_rows(events), hide_index=True, width="stretch")
+    st.dataframe(panels.event_rows(events), hide_index=True, width="stretch")
     st.download_button("Download CSV", data=review.audit_csv(events), file_name="audit.csv", mime="text/csv",
                        key="a_csv", disabled=not events)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import components
+from ui import components, media, panels
 from ui.components import md
 from workbench import review
 from workbench.errors import WorkbenchError
@@ -67,9 +67,9 @@ for start in range(0, len(groups), PER_ROW):
         row = group.latest
         with col.container(border=True):
             if row.is_video:
-                components.player(row)  # cuts of one segment play side by side
+                media.player(row)  # cuts of one segment play side by side
             else:
-                components.preview(row)
+                media.preview(row)
             st.markdown(f"{components.status_badge(row.status)} {components.variant_label(row)}")
             st.page_link("views/variant.py", label="Open and decide", query_params={"id": str(row.id)})
             if len(group.versions) > 1:
@@ -78,8 +78,8 @@ for start in range(0, len(groups), PER_ROW):
                 thumbs = st.columns(min(3, len(older)))
                 for i, version in enumerate(older):
                     with thumbs[i % len(thumbs)]:
-                        components.preview(version)
+                        media.preview(version)
                         st.caption(f"v{version.version} · {md(version.status.replace('_', ' '))}")
-            components.explanation(row)
+            panels.explanation(row)
             with st.expander("Recipe"):
                 st.json(row.recipe or {}, expanded=False)

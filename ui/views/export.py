@@ -13,7 +13,7 @@ import time
 
 import streamlit as st
 
-from ui import components
+from ui import components, media
 from ui.components import md
 from workbench import review
 from workbench.export import export_approved, preview_export
@@ -78,7 +78,7 @@ def show_preview(previews) -> None:
                 if p.blocked:
                     st.error(f"Blocked: {md(p.blocked)}")
                     continue
-                picture = components.crop_windows(p, settings)
+                picture = media.crop_windows(p, settings)
                 if picture is not None:
                     st.image(picture, width="stretch")
                 for d in p.deliveries:

@@ -17,7 +17,7 @@ import math
 
 import streamlit as st
 
-from ui import components
+from ui import components, keys, media
 from ui.components import md
 from workbench import review
 from workbench.errors import WorkbenchError
@@ -73,7 +73,7 @@ sort = row2[1].selectbox("Sort", list(components.SORTS), key="q_sort", format_fu
                          on_change=_reset_page)
 per_page = row2[2].selectbox("Per page", PER_PAGE_CHOICES, key="q_per_page", on_change=_reset_page)
 with row2[3]:
-    components.shortcuts_help("queue")
+    keys.shortcuts_help("queue")
 
 filters = review.VariantFilter(**chosen, version=version, flag=flag, search=search)
 try:
@@ -198,7 +198,7 @@ for start in range(0, len(result.items), COLUMNS):
     cells = st.columns(COLUMNS)
     for cell, row in zip(cells, result.items[start:start + COLUMNS]):
         with cell.container(border=True):
-            components.preview(row)
+            media.preview(row)
             st.markdown(f"{components.status_badge(row.status)} {components.variant_label(row)}")
             extra = ""
             if row.qa_flags:
@@ -223,4 +223,4 @@ def _go(delta: int) -> None:
 nav = st.columns([1, 1, 6])
 nav[0].button("◀ Previous", key="q_prev", on_click=_go, args=(-1,), disabled=st.session_state["q_page"] <= 1)
 nav[1].button("Next ▶", key="q_next", on_click=_go, args=(1,), disabled=st.session_state["q_page"] >= pages)
-components.keyboard({"j": {"move": 1}, "k": {"move": -1}, "o": {"open": "Open"}, "?": {"click": "Keyboard shortcuts"}})
+keys.keyboard({"j": {"move": 1}, "k": {"move": -1}, "o": {"open": "Open"}, "?": {"click": "Keyboard shortcuts"}})

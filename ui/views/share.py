@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import components
+from ui import components, media, threads
 from ui.components import md
 from workbench import review
 
@@ -24,7 +24,7 @@ if components.finish_share_handoff():
     st.stop()
 settings = components.settings()
 st.caption(f"For {md(grant.label)} · {len(grant.variant_ids)} variant{'s' if len(grant.variant_ids) != 1 else ''} · "
-           f"{'you may comment' if grant.may_comment else 'view only'} · until {md(components.when(grant.expires_at.isoformat()))}")
+           f"{'you may comment' if grant.may_comment else 'view only'} · until {md(threads.when(grant.expires_at.isoformat()))}")
 components.show_flash()
 
 rows = review.get_rows(list(grant.variant_ids), settings=settings)
@@ -45,15 +45,15 @@ for row in rows:
             except ValueError:
                 seek = 0.0
             with slot:
-                components.player(row, start_time=seek)
+                media.player(row, start_time=seek)
         else:
             with slot.container():
-                components.preview(row)
+                media.preview(row)
         st.markdown(f"{components.status_badge(row.status)} {components.variant_label(row)} · {md(row.kind)}")
     with right:
-        pins = components.comment_panel(grant, row, may_comment=grant.may_comment, may_resolve=False,
+        pins = threads.comment_panel(grant, row, may_comment=grant.may_comment, may_resolve=False,
                                         link_params={}, page_path="views/share.py", prefix="sc")
     if pins and not row.is_video:
-        drawn = components.pinned_picture(row, pins)
+        drawn = media.pinned_picture(row, pins)
         if drawn is not None:
             slot.image(drawn, width="stretch", caption=f"Comment {pins[0][0]}: its pin drawn on the picture")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import components
+from ui import components, threads
 from ui.components import md
 from workbench import shares
 
@@ -33,6 +33,6 @@ with components.reported():
             cols = st.columns([4, 3, 2])
             cols[0].markdown(f"**{md(link.label)}** · {md(link.access)} · variants "
                              + md(", ".join(f"#{i}" for i in link.variant_ids)))
-            cols[1].caption(f"by {md(link.created_by)} · until {md(components.when(link.expires_at))} · {link.state}")
+            cols[1].caption(f"by {md(link.created_by)} · until {md(threads.when(link.expires_at))} · {link.state}")
             if link.state == "live":
                 cols[2].button(f"Revoke link {link.id}", key=f"sh_revoke_{link.id}", on_click=_revoke, args=(link.id,))

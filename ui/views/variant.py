@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import components
+from ui import components, keys, media, panels, threads
 from ui.components import md
 from workbench import review
 from workbench.errors import InvalidInput, NotFound, WorkbenchError
@@ -63,7 +63,7 @@ if next_id is not None:
                      query_params={**carried, "id": str(next_id)})
 nav[2].page_link("views/queue.py", label="Back to the queue", icon=":material/grid_view:", query_params=carried)
 with nav[3]:
-    components.shortcuts_help("variant")
+    keys.shortcuts_help("variant")
 
 st.header(md(f"{row.title_name} · {row.segment or '–'} · {components.slot_format(row.format)} · v{row.version}"),
           anchor=False)
@@ -82,16 +82,16 @@ with left:
     picture_slot = st.empty()
     if (row.mime or "").startswith("video/"):
         with picture_slot:
-            components.player(row, detail.files, start_time=seek)
-        components.shot_strip(detail)
+            media.player(row, detail.files, start_time=seek)
+        media.shot_strip(detail)
     else:
         picture_slot.image(str(row.file_path), width="stretch")
     st.caption(f"{row.width}×{row.height} · {md(row.mime)} · sha256 {row.sha256[:16]}…")
     st.page_link("views/compare.py", label="Compare with the other picks", icon=":material/compare:",
                  query_params={"id": str(variant_id)})
-    pins = components.comment_panel(actor, row, may_comment=True, may_resolve=True, link_params=carried)
+    pins = threads.comment_panel(actor, row, may_comment=True, may_resolve=True, link_params=carried)
     if pins and not row.is_video:
-        drawn = components.pinned_picture(row, pins)
+        drawn = media.pinned_picture(row, pins)
         if drawn is not None:
             picture_slot.image(drawn, width="stretch", caption=f"Comment {pins[0][0]}: its pin drawn on the picture")
 
@@ -262,7 +262,7 @@ with right:
 
     # 4. provenance --------------------------------------------------------------------------
     st.subheader("Provenance", anchor=False)
-    components.provenance_panel(detail)
+    panels.provenance_panel(detail)
 
 # 5. history -----------------------------------------------------------------------------------
 st.subheader("History", anchor=False)
@@ -277,13 +277,13 @@ with vcol:
             st.page_link("views/variant.py", label=label, query_params={"id": str(version.id)})
 with ecol:
     st.markdown("**Decisions and events**")
-    events = components.event_rows(detail.events)
+    events = panels.event_rows(detail.events)
     if events:
         st.dataframe(events, hide_index=True, width="stretch")
     else:
         st.caption("No decisions yet.")
-with st.expander(components.explanation_heading(detail.explanation), expanded=True):
-    components.explanation(row, detail.explanation, heading=False)
+with st.expander(panels.explanation_heading(detail.explanation), expanded=True):
+    panels.explanation(row, detail.explanation, heading=False)
 with st.expander("Recipe"):
     st.json(row.recipe or {}, expanded=False)
 
@@ -291,4 +291,4 @@ keys = {"j": {"click": "Next variant"}, "k": {"click": "Previous variant"}, "c":
         "?": {"click": "Keyboard shortcuts"}}
 if components.can(actor, "review") and row.status == "pending":
     keys.update({"a": {"click": "Approve and next"}, "r": {"pick": "Reject", "focus": "Comment (required)"}})
-components.keyboard(keys)
+keys.keyboard(keys)
