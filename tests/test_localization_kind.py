@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from generators.localization.fonts import FontMissing, font_for
 from generators.localization.kind import LocalizationKind, LocalizedParams
 from tests.conftest import ffmpeg
+from tests.test_localization_render import font_or_skip
 from workbench import workflow
 from workbench.errors import InvalidInput
-
 
 EN = {"title": "The Long Night", "tagline": "Some doors should stay closed", "call_to_action": "Watch now",
       "date": "2026-12-12", "legal": "© 2026 Example Studio. All rights reserved."}
@@ -36,6 +35,7 @@ LOCALES = {
            "date": "Dès le {date}", "legal": "© 2026 Example Studio"},
 }
 SCRIPTS = {"Latn", "Arab", "Thai", "Jpan"}
+FIELDS_DRAWN = ("title", "tagline", "call_to_action", "date", "legal")
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +56,7 @@ def clip(tmp_path_factory) -> Path:
 @pytest.fixture
 def title(home, clip) -> str:
     for script in SCRIPTS:
-        try:
-            font_for(script)
-        except FontMissing as exc:
-            pytest.skip(str(exc))
+        font_or_skip(script)
     return workflow.ingest(clip, "Localized Title").title_name
 
 
@@ -90,7 +87,8 @@ def test_bad_parameters_fail_before_analysis(home) -> None:
             kind.check_params(kind.parse_params(data))
     assert time.perf_counter() - started < 0.5
     assert kind.fan_out({"strings": "0" * 64, "locales": ["de", "ar-EG"]}) == [
-        {"strings": "0" * 64, "locales": [loc], "formats": ["16x9", "2x3", "1x1"], "segment": "action", "date_style": "long"}
+        {"strings": "0" * 64, "locales": [loc], "formats": ["16x9", "2x3", "1x1", "9x16"], "segment": "action",
+         "date_style": "long"}
         for loc in ("de", "ar-EG")]
     assert isinstance(kind.parse_params({"strings": "0" * 64}), LocalizedParams)
 
@@ -131,13 +129,30 @@ def test_key_art_per_locale_and_placement_with_qa_flags_signed_and_reused(home, 
     assert recipe_of(variants[("ja", "2x3")].variant_id)["details"]["fields"]["title"]["font"] == "NotoSansCJK-Bold.ttc"
     assert {"untranslated", "placeholder_mismatch"} <= set(variants[("fr", "16x9")].qa_flags)
     assert set(variants[("en", "16x9")].qa_flags) <= {"over_face", "low_contrast", "shrunk_below_min"}
-    # provenance: opened on the source frame, cropped/resized, the text drawn; no model claimed
-    report = verify_with_settings(variants[("ar-EG", "2x3")].path, Settings())
-    assert report.state in ("Valid", "Trusted")
-    actions = [a.action for a in report.manifest.actions]
-    assert actions[0] == "c2pa.opened" and "c2pa.drawing" in actions
-    assert all(a.digital_source_type is None for a in report.manifest.actions)
+    # provenance, on every output: opened on the source frame, cropped/resized, the text drawn; no model claimed
+    for v in variants.values():
+        report = verify_with_settings(v.path, Settings())
+        assert report.state in ("Valid", "Trusted"), (v.locale, v.format, report.state)
+        actions = [a.action for a in report.manifest.actions]
+        assert actions[0] == "c2pa.opened" and "c2pa.drawing" in actions
+        assert all(a.digital_source_type is None for a in report.manifest.actions)
     assert elapsed < 60, elapsed
+
+    # each text drawn beside its source, with the flags about it (the variant page's two columns)
+    de_copy = {c.field: c for c in kind.explain(recipe_of(variants[("de", "2x3")].variant_id)).copy}
+    assert set(de_copy) == set(FIELDS_DRAWN) and all(c.locale == "de" for c in de_copy.values())
+    assert de_copy["date"].rendered == "Ab 12. Dezember" and de_copy["date"].source == "December 12"
+    assert de_copy["tagline"].rendered == LOCALES["de"]["tagline"] and de_copy["tagline"].source == EN["tagline"]
+    assert de_copy["title"].flags == ()
+    fr_copy = {c.field: c for c in kind.explain(recipe_of(variants[("fr", "16x9")].variant_id)).copy}
+    assert fr_copy["tagline"].rendered == fr_copy["tagline"].source == EN["tagline"]
+    assert "untranslated" in fr_copy["tagline"].flags and "placeholder_mismatch" in fr_copy["call_to_action"].flags
+    assert "untranslated" not in fr_copy["title"].flags
+    en_copy = kind.explain(recipe_of(variants[("en", "16x9")].variant_id)).copy
+    assert en_copy and all(c.source is None for c in en_copy)  # the source locale's text is not a translation
+    for v in variants.values():  # every flag of a variant is on the line of the text it is about
+        lines = kind.explain(recipe_of(v.variant_id)).copy
+        assert set(v.qa_flags) == {f for c in lines for f in c.flags}, (v.locale, v.format, v.qa_flags, lines)
 
     # a corrected German tagline: only German is made again
     fixed = {**LOCALES, "de": {**LOCALES["de"], "tagline": "Manche Türen bleiben zu"}}
@@ -148,12 +163,70 @@ def test_key_art_per_locale_and_placement_with_qa_flags_signed_and_reused(home, 
     assert {v.version for v in again.variants if v.locale == "de"} == {2}
 
 
+def test_recipes_made_before_the_copy_was_recorded_still_explain() -> None:
+    """A recipe of kind version 0.1 (no ``copy`` in its details) explains without it; malformed
+    rows are skipped, never fatal (a recipe is data from the catalog)."""
+    from generators.trailers.kind import TrailerKind
+
+    old = {"generator": "localized", "generator_version": "0.1.0",
+           "parameters": {"locale": "de", "format": "16x9", "segment": "action", "texts": {"title": "Die lange Nacht"}},
+           "details": {"frame": 12, "time": 0.5, "block": "left", "flags": [],
+                       "fields": {"title": {"font": "NotoSans-Bold.ttf", "size": 110, "sizes": [118, 64], "lines": ["Die lange Nacht"],
+                                            "decision": "fits", "contrast": {"ratio": 12.1, "scrim": 0.0}}}}}
+    explained = LocalizationKind().explain(old)
+    assert explained.copy == () and any(label == "title" for label, _ in explained.facts)
+    assert TrailerKind().explain({"generator": "trailer", "parameters": {}, "details": {"clips": []}}).copy == ()
+    odd = {**old, "details": {**old["details"], "copy": [{"field": "title"}, "x", {"field": "title", "rendered": "Die lange Nacht",
+                                                                                   "source": 3, "flags": "overflow"}]}}
+    (line,) = LocalizationKind().explain(odd).copy
+    assert (line.field, line.rendered, line.source, line.flags) == ("title", "Die lange Nacht", None, ())
+
+
 def test_a_subset_of_locales_and_an_unknown_one(home, title, tmp_path) -> None:
     sha = import_set(tmp_path, LOCALES)
     result = workflow.generate("localized", title, {"strings": sha, "locales": ["ar-EG"], "formats": ["1x1"]})
     assert [(v.locale, v.format) for v in result.variants] == [("ar-EG", "1x1")]
     with pytest.raises(InvalidInput, match="the strings set has no ko"):
         workflow.generate("localized", title, {"strings": sha, "locales": ["ko"]})
+
+
+KHMER = {"title": "រាត្រីដ៏វែង", "tagline": "ទ្វារខ្លះគួរតែបិទជានិច្ច", "call_to_action": "មើលឥឡូវនេះ", "date": "{date}",
+         "legal": "© 2026 Example Studio"}
+
+
+def test_a_brief_without_locales_is_a_job_per_locale_and_a_failing_locale_stops_no_other(home, title, tmp_path) -> None:
+    """A brief item naming no locales fans out into a job per locale of the stored set; Khmer, whose
+    script the font table does not cover, fails its own job with one line, and the others are made."""
+    from workbench import jobs
+    from workbench.briefs import load_brief, plan_jobs
+
+    sha = import_set(tmp_path, {"en": EN, "de": LOCALES["de"], "km": KHMER})
+    brief = tmp_path / "brief.json"
+    brief.write_text(json.dumps({"name": "launch", "title": title,
+                                 "generators": [{"kind": "localized", "strings": sha, "formats": ["1x1"]}]}), "utf-8")
+    specs = plan_jobs(load_brief(brief))
+    assert sorted(s.params["locales"] for s in specs) == [["de"], ["en"], ["km"]]
+    views = [view for view, _ in jobs.create_jobs(specs, brief_name="launch")]
+    outcomes = {view.params["locales"][0]: jobs.run_job(view.id) for view in views}
+    assert outcomes["en"].outcome == outcomes["de"].outcome == "done", outcomes
+    assert outcomes["km"].outcome == "failed" and "Khmr" in outcomes["km"].error and "\n" not in outcomes["km"].error
+    assert len(outcomes["de"].result["variants"]) == 1
+
+
+def test_the_localize_command_reports_each_locale_as_it_is_done(home, title, tmp_path) -> None:
+    """Without --json: a line per variant as its locale is done, a failing locale on stderr, exit 0
+    while anything was made."""
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    path = tmp_path / "promo.json"
+    path.write_text(json.dumps({"source_locale": "en", "locales": {"en": EN, "de": LOCALES["de"], "km": KHMER}},
+                               ensure_ascii=False), encoding="utf-8")
+    r = CliRunner().invoke(app, ["localize", title, "--strings", str(path), "--locales", "km,de", "--formats", "1x1"])
+    assert r.exit_code == 0, r.output
+    assert [ln.split()[:3] for ln in r.stdout.splitlines()] == [["de", "localized", "1x1"]]
+    assert "km       localized  not made: no font for the Khmr script" in r.stderr
 
 
 def test_the_localize_command_builds_params_from_a_file_a_hash_or_the_last_import(home, tmp_path) -> None:
@@ -215,21 +288,36 @@ def test_the_localize_batch_makes_key_art_and_trailers_per_locale(home, tmp_path
     from workbench.cli import app
 
     for script in ("Latn", "Arab"):
-        try:
-            font_for(script)
-        except FontMissing as exc:
-            pytest.skip(str(exc))
+        font_or_skip(script)
     workflow.ingest(make_title(tmp_path / "long.mp4"), "Batch Title")
     path = tmp_path / "promo.json"
-    path.write_text(json.dumps({"source_locale": "en", "locales": {k: LOCALES[k] for k in ("en", "de", "ar-EG")}},
+    path.write_text(json.dumps({"source_locale": "en", "locales": {k: LOCALES[k] for k in ("en", "de", "ar-EG", "fr")}},
                                ensure_ascii=False), encoding="utf-8")
-    r = CliRunner().invoke(app, ["localize", "Batch Title", "--strings", str(path), "--locales", "de,ar-EG", "--kinds",
+    r = CliRunner().invoke(app, ["localize", "Batch Title", "--strings", str(path), "--locales", "de,ar-EG,fr", "--kinds",
                                  "thumbnail,trailer", "--formats", "1x1", "--trailer-durations", "6", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert not out["problems"], out["problems"]
     made = {(v["kind"], v["locale"]) for v in out["variants"]}
-    assert made == {("localized", "de"), ("localized", "ar-EG"), ("trailer", "de"), ("trailer", "ar-EG")}
+    assert made == {(kind, loc) for kind in ("localized", "trailer") for loc in ("de", "ar-EG", "fr")}
     assert all(isinstance(v["qa_flags"], list) and Path(v["file"]).is_file() for v in out["variants"])
+    # the trailers' cards: each text drawn beside its source, and the strings' flags on the variant
+    from generators.trailers.kind import TrailerKind
+
+    trailers = {v["locale"]: v for v in out["variants"] if v["kind"] == "trailer"}
+    ar = {c.field: c for c in TrailerKind().explain(recipe_of(trailers["ar-EG"]["variant_id"])).copy}
+    assert ar["title"].rendered == LOCALES["ar-EG"]["title"] and ar["title"].source == EN["title"]
+    assert ar["date"].rendered == "ابتداءً من ١٢ ديسمبر" and ar["date"].source == "December 12"
+    assert all(c.locale == "ar-EG" and c.flags == () for c in ar.values())
+    fr = {c.field: c for c in TrailerKind().explain(recipe_of(trailers["fr"]["variant_id"])).copy}
+    assert fr["tagline"].flags == ("untranslated",) and fr["tagline"].rendered == fr["tagline"].source == EN["tagline"]
+    assert "placeholder_mismatch" in fr["call_to_action"].flags
+    assert {"untranslated", "placeholder_mismatch"} <= set(trailers["fr"]["qa_flags"])
+    assert not {"untranslated", "placeholder_mismatch"} & set(trailers["de"]["qa_flags"])
+    from provenance import verify_with_settings
+    from workbench.settings import Settings
+
+    for v in out["variants"]:  # every output, key art and trailer, verifies
+        assert verify_with_settings(Path(v["file"]), Settings()).state in ("Valid", "Trusted"), v
     bad = CliRunner().invoke(app, ["localize", "Batch Title", "--strings", str(path), "--kinds", "hologram"])
     assert bad.exit_code == 2 and "--kinds" in bad.output

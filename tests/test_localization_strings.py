@@ -80,6 +80,74 @@ def test_po_csv_and_json_read_the_same_set(tmp_path) -> None:
         assert s.availability == "2026-12-12"
 
 
+def po_file(path: Path, lang: str, source: dict, target: dict) -> Path:
+    return write(path, f'msgid ""\nmsgstr ""\n"Language: {lang}\\n"\n"X-Source-Language: en\\n"\n'
+                       '"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                       + "".join(f'msgctxt "{k}"\nmsgid "{v}"\nmsgstr "{target.get(k, "")}"\n\n' for k, v in source.items()))
+
+
+FR = {"title": "La longue nuit", "tagline": "Certaines portes restent closes {date}", "call_to_action": "Regarder",
+      "date": "Dès le {date}", "legal": "© 2026 Example Studio SAS"}
+
+
+def test_a_folder_of_po_files_is_one_set(home, tmp_path) -> None:
+    """A vendor's delivery: a PO file per locale (and an XLIFF one) in a folder, merged into one set;
+    what is not a strings file, hidden files and subfolders are left alone."""
+    from generators.localization.store import import_strings, load_strings
+
+    folder = tmp_path / "promo-po"
+    folder.mkdir()
+    po_file(folder / "de.po", "de", EN, DE)
+    po_file(folder / "fr.po", "fr", EN, {k: v for k, v in FR.items() if k != "legal"})
+    write(folder / "ja.xlf", xliff12(EN, {**DE, "title": "長い夜"}, trg="ja"))
+    write(folder / "README.txt", "delivered 2026-11-30")
+    write(folder / ".de.po.swp", "junk")
+    (folder / "old").mkdir()
+    po_file(folder / "old" / "de.po", "de", EN, {**DE, "title": "Alt"})
+    s = parse_strings(folder)
+    assert s.source_locale == "en" and s.codes == ("en", "de", "fr", "ja") and s.format == "po+xliff12"
+    assert s.get("de").title == "Die lange Nacht" and s.get("ja").title == "長い夜" and s.availability == "2026-12-12"
+    sha, report = import_strings(folder)
+    assert load_strings(sha).to_dict() == s.to_dict()
+    assert report.flags_of("fr") == ("untranslated",) and report.file == "promo-po"
+    assert import_strings(folder)[0] == sha  # the same delivery twice is the same set
+
+
+@pytest.mark.parametrize("files,expected", [
+    ({"de.po": ("de", EN, DE), "de-2.po": ("de", EN, DE)}, "de is in both de-2.po and de.po"),
+    ({"de.po": ("de", EN, DE), "fr.po": ("fr", {**EN, "title": "The Longest Night"}, FR)},
+     "the source title differs between de.po and fr.po"),
+    ({}, "a folder with no strings files"),
+])
+def test_a_folder_that_disagrees_is_refused_with_one_line_and_nothing_stored(home, tmp_path, files, expected) -> None:
+    from generators.localization.store import import_strings
+    from workbench.settings import get_settings
+    from workbench.store import AssetStore
+
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    for name, (lang, source, target) in files.items():
+        po_file(folder / name, lang, source, target)
+    with pytest.raises(InvalidInput) as info:
+        import_strings(folder)
+    assert str(info.value).startswith(f"delivery: {expected}") and "\n" not in str(info.value), str(info.value)
+    assert list(AssetStore(get_settings().store_dir).iter_files()) == []
+
+
+def test_a_hostile_file_in_a_folder_refuses_the_folder(home, tmp_path) -> None:
+    from generators.localization.store import import_strings
+    from workbench.settings import get_settings
+    from workbench.store import AssetStore
+
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    po_file(folder / "de.po", "de", EN, DE)
+    write(folder / "evil.xlf", BILLION_LAUGHS)
+    with pytest.raises(InvalidInput, match=r"^evil.xlf: refused"):
+        import_strings(folder)
+    assert list(AssetStore(get_settings().store_dir).iter_files()) == []
+
+
 def test_locale_codes_are_checked_with_babel(tmp_path) -> None:
     assert [normalize_locale(c) for c in ("pt_BR", "zh-Hant", "es-419", "ar-EG", "sr-Latn")] == \
         ["pt-BR", "zh-Hant", "es-419", "ar-EG", "sr-Latn"]

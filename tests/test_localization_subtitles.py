@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generators.localization.fonts import FontMissing, font_for
 from generators.localization.subtitles import (
     Cue,
     StyleGuide,
@@ -19,6 +18,7 @@ from generators.localization.subtitles import (
     write_ttml,
     write_vtt,
 )
+from tests.test_localization_render import font_or_skip
 from workbench.errors import InvalidInput
 
 FPS = 25.0
@@ -99,10 +99,7 @@ def test_subtitle_files_are_checked_on_the_way_in(tmp_path) -> None:
                                                 ("th", "Thai", "ประตูบางบานควรปิดไว้ตลอดไป"),
                                                 ("en", "Latn", "Some doors should stay closed")])
 def test_a_cue_renders_as_rgba_with_its_script_font(locale, script, text) -> None:
-    try:
-        font_for(script)
-    except FontMissing as exc:
-        pytest.skip(str(exc))
+    font_or_skip(script)
     cue = render_cue(text, locale, 1280)
     assert cue.image.mode == "RGBA" and cue.image.width == 1280
     assert cue.layout.script == script and cue.layout.missing == ()

@@ -23,10 +23,10 @@ def strings_group() -> None:
 
 @strings_app.command("import")
 def import_command(
-    file: Annotated[Path, typer.Argument(help="An .xlf/.xliff, .po, .csv or .json strings file.")],
+    file: Annotated[Path, typer.Argument(help="An .xlf/.xliff, .po, .csv or .json strings file, or a folder of them (a PO file per locale).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
-    """Check and store a strings file; report what was found per locale (flags one line each)."""
+    """Check and store a strings file (or a folder of them, merged); report what was found per locale (flags one line each)."""
     # imported here: workbench.cli's package imports every kind's commands (this module among them)
     from generators.localization.store import import_strings
     from workbench.cli.output import emit_json, fail, say
@@ -69,9 +69,9 @@ def latest_strings() -> str:
 
 
 def localize(
-    strings: Annotated[str | None, typer.Option(help="A strings file to import, or the sha256 of one imported before (default: the last imported).")] = None,
+    strings: Annotated[str | None, typer.Option(help="A strings file or folder to import, or the sha256 of a set imported before (default: the last imported).")] = None,
     locales: Annotated[str | None, typer.Option(help="Comma-separated locales (default: every locale of the set).")] = None,
-    formats: Annotated[str | None, typer.Option(help="Comma-separated placements: 16x9, 2x3, 1x1 (default: all).")] = None,
+    formats: Annotated[str | None, typer.Option(help="Comma-separated placements: 16x9, 2x3, 1x1, 9x16 (default: all).")] = None,
     segment: Annotated[str, typer.Option(help="The audience segment whose best frame is the base.")] = "action",
     date_style: Annotated[str, typer.Option(help="long (12 December) or short (12 Dec).")] = "long",
 ) -> LocalizedParams:
@@ -101,10 +101,10 @@ KINDS_LOCALIZED = ("thumbnail", "trailer")
 
 def localize_batch(
     title: Annotated[str, typer.Argument(help="The title's name or id.")],
-    strings: Annotated[str | None, typer.Option(help="A strings file to import, or the sha256 of one imported before (default: the last imported).")] = None,
+    strings: Annotated[str | None, typer.Option(help="A strings file or folder to import, or the sha256 of a set imported before (default: the last imported).")] = None,
     locales: Annotated[str | None, typer.Option(help="Comma-separated locales (default: every locale of the set).")] = None,
     kinds: Annotated[str, typer.Option(help="What to localize, comma-separated: thumbnail (key art), trailer (cards in the locale's copy).")] = "thumbnail",
-    formats: Annotated[str | None, typer.Option(help="Key-art placements: 16x9, 2x3, 1x1 (default: all).")] = None,
+    formats: Annotated[str | None, typer.Option(help="Key-art placements: 16x9, 2x3, 1x1, 9x16 (default: all).")] = None,
     segment: Annotated[str, typer.Option(help="The audience segment whose best frame (or cut) is the base.")] = "action",
     trailer_durations: Annotated[str, typer.Option(help="Trailer lengths in seconds, comma-separated.")] = "30",
     trailer_formats: Annotated[str, typer.Option(help="Trailer formats: 16x9, 9x16, 1x1.")] = "16x9",
@@ -117,7 +117,7 @@ def localize_batch(
     from generators.params import IntList
     from generators.trailers.kind import TrailerParams
     from workbench import workflow
-    from workbench.cli.output import emit_json, fail, say
+    from workbench.cli.output import Bar, emit_json, fail, say
 
     try:
         wanted = tuple(k.strip() for k in kinds.split(",") if k.strip())
@@ -137,14 +137,22 @@ def localize_batch(
     problems: list[dict] = []
 
     def run(kind: str, params, locale: str | None) -> None:
+        """One locale of one kind: a progress bar while it renders, its lines as soon as it is done."""
         try:
-            result = workflow.generate(kind, title, params)
+            with Bar(f"{locale} {kind}", enabled=not as_json) as bar:
+                result = workflow.generate(kind, title, params, on_step=bar)
         except WorkbenchError as exc:
             problems.append({"kind": kind, "locale": locale, "error": " ".join(str(exc).split())})
+            if not as_json:
+                say(f"{locale or '-':<8} {kind:<10} not made: {problems[-1]['error']}", err=True)
             return
-        variants.extend({"kind": kind, "variant_id": v.variant_id, "version": v.version, "locale": v.locale,
-                         "format": v.format, "file": str(v.path), "qa_flags": list(v.qa_flags), "reused": v.reused}
-                        for v in result.variants)
+        made = [{"kind": kind, "variant_id": v.variant_id, "version": v.version, "locale": v.locale, "format": v.format,
+                 "file": str(v.path), "qa_flags": list(v.qa_flags), "reused": v.reused} for v in result.variants]
+        variants.extend(made)
+        if not as_json:
+            for v in made:
+                say(f"{v['locale'] or '-':<8} {v['kind']:<10} {v['format'] or '-':<8} #{v['variant_id']} v{v['version']}"
+                    f"  {', '.join(v['qa_flags']) or 'ok'}  {v['file']}")
 
     if "thumbnail" in wanted:
         for code in codes:  # one job per locale, as a brief fans out: a failing locale stops nothing
@@ -154,11 +162,5 @@ def localize_batch(
             run("trailer", TrailerParams(**trailer_common, locale=code), code)
     if as_json:
         emit_json({"title": title, "variants": variants, "problems": problems})
-    else:
-        for v in variants:
-            say(f"{v['locale'] or '-':<8} {v['kind']:<10} {v['format'] or '-':<8} #{v['variant_id']} v{v['version']}"
-                f"  {', '.join(v['qa_flags']) or 'ok'}  {v['file']}")
-        for p in problems:
-            say(f"{p['locale'] or '-':<8} {p['kind']:<10} not made: {p['error']}", err=True)
     if problems and not variants:
         raise InvalidInput(f"nothing localized: {problems[0]['error']}")

@@ -1,7 +1,8 @@
 """Legibility measured on the rendered pixels: the WCAG 2.x contrast ratio of the text against
 what is actually behind it, a scrim when it falls short, and whether text sits on a face.
 
-The ratio compares the text's luminance (the median of the pixels the glyphs fully cover) with
+The ratio compares the text's luminance (the median of the pixels the glyphs fully cover, or of
+their most covered ones when thin strokes cover none fully) with
 the background's *worst case* near the glyphs: among the pixels of a halo a few pixels around
 the glyphs (not covered by them), the 90th percentile closest in luminance to the text. A busy
 background is judged by its worst tenth, not its mean.
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
-from generators.localization.fit import TextLayout, draw_layout, text_mask
+from generators.localization.fit import TextLayout, text_mask
 from workbench.analysis.types import Box
 
 WCAG_AA = 4.5
@@ -30,13 +31,15 @@ def _linear(c: np.ndarray) -> np.ndarray:
 
 _LINEAR_LUT = _linear(np.arange(256) / 255.0)  # sRGB byte → linear light (WCAG 2.x)
 _WEIGHTS = np.array([0.2126, 0.7152, 0.0722])
+_CHANNEL_LUTS = tuple(_LINEAR_LUT * w for w in _WEIGHTS)  # each channel's share of the luminance, per byte
 
 
 def relative_luminance(rgb: np.ndarray) -> np.ndarray:
     """WCAG relative luminance of sRGB pixels (…, 3) in 0..255."""
     a = np.asarray(rgb)
-    if a.dtype == np.uint8:
-        return _LINEAR_LUT[a] @ _WEIGHTS
+    if a.dtype == np.uint8:  # three table look-ups: the contrast checks read many pixels per render
+        r, g, b = _CHANNEL_LUTS
+        return r[a[..., 0]] + g[a[..., 1]] + b[a[..., 2]]
     return _linear(a.astype(np.float64) / 255.0) @ _WEIGHTS
 
 
@@ -61,36 +64,65 @@ class ContrastResult:
         return {"ratio": round(self.ratio, 2), "scrim": self.scrim, "fill": list(self.fill), "passes": self.passes}
 
 
-def measure_contrast(image: Image.Image, mask: Image.Image, origin: tuple[int, int]) -> tuple[float, float, float]:
-    """(ratio, text luminance, background luminance) of drawn text: ``mask`` is its coverage over
-    the box at ``origin`` in ``image`` (see the module docstring)."""
+@dataclass(frozen=True)
+class Probe:
+    """Where drawn text's contrast is read: its glyphs' solid pixels (``core``) and the ring a few
+    pixels around them (``ring``), over ``crop`` (x0, y0, x1, y1 of the image). Built once per
+    text from its mask; read again after every redraw (a scrim changes the pixels, not the text)."""
+
+    crop: tuple[int, int, int, int]
+    core: np.ndarray  # bool, (y1 - y0, x1 - x0)
+    ring: np.ndarray
+
+    @property
+    def around(self) -> np.ndarray:
+        return self.core | self.ring
+
+
+def probe(image_size: tuple[int, int], mask: Image.Image, origin: tuple[int, int]) -> Probe | None:
+    """The probe of text whose coverage ``mask`` lies at ``origin`` on an image of ``image_size``;
+    None when nothing is drawn or nothing around it is in the image (there is no contrast to read)."""
     x, y = origin
-    w, h = mask.size
     pad = HALO_PX + 1
-    region = image.crop((x - pad, y - pad, x + w + pad, y + h + pad)).convert("RGB")
-    big = Image.new("L", region.size, 0)
+    big = Image.new("L", (mask.width + 2 * pad, mask.height + 2 * pad), 0)
     big.paste(mask, (pad, pad))
-    cover = np.asarray(big)
-    halo = np.asarray(big.filter(ImageFilter.BoxBlur(HALO_PX)))
-    rgb = np.asarray(region)
-    inside = region_inside(image, x - pad, y - pad, region.size)
-    core = (cover >= 230) & inside
-    ring = (halo > 0) & (cover == 0) & inside
-    if not core.any() or not ring.any():
+    gx, gy = x - pad, y - pad
+    x0, y0 = max(0, gx), max(0, gy)
+    x1, y1 = min(image_size[0], gx + big.width), min(image_size[1], gy + big.height)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    inside = (slice(y0 - gy, y1 - gy), slice(x0 - gx, x1 - gx))
+    cover = np.asarray(big)[inside]
+    halo = np.asarray(big.filter(ImageFilter.BoxBlur(HALO_PX)))[inside]
+    peak = int(cover.max())
+    if peak == 0:
+        return None
+    # the glyphs' solid pixels; small text's strokes (a legal line at 8 px) may cover no pixel
+    # fully: then its most covered ones, whose blend with the background only lowers the ratio
+    core = cover >= min(230, int(peak * 0.9))
+    ring = (halo > 0) & (cover == 0)
+    if not ring.any():  # the text covers all it could be compared with
+        return None
+    return Probe((x0, y0, x1, y1), core, ring)
+
+
+def read_contrast(image: Image.Image, where: Probe | None) -> tuple[float, float, float]:
+    """(ratio, text luminance, background luminance) at ``where`` on the image as it is now."""
+    if where is None:
         return float("inf"), 0.0, 0.0
-    text_l = float(np.median(relative_luminance(rgb[core])))
-    bg = relative_luminance(rgb[ring])
+    region = image.crop(where.crop)
+    rgb = np.asarray(region if region.mode == "RGB" else region.convert("RGB"))
+    text_l = float(np.median(relative_luminance(rgb[where.core])))
+    bg = relative_luminance(rgb[where.ring])
     # the background's worst tenth: the pixels nearest the text's own luminance
     bg_l = float(np.percentile(bg, 90)) if text_l >= float(np.median(bg)) else float(np.percentile(bg, 10))
     return contrast_ratio(text_l, bg_l), text_l, bg_l
 
 
-def region_inside(image: Image.Image, x: int, y: int, size: tuple[int, int]) -> np.ndarray:
-    """Which pixels of a crop at (x, y) lie inside the image (a crop pads with black)."""
-    w, h = size
-    xs = np.arange(x, x + w)
-    ys = np.arange(y, y + h)
-    return ((ys >= 0) & (ys < image.height))[:, None] & ((xs >= 0) & (xs < image.width))[None, :]
+def measure_contrast(image: Image.Image, mask: Image.Image, origin: tuple[int, int]) -> tuple[float, float, float]:
+    """(ratio, text luminance, background luminance) of drawn text: ``mask`` is its coverage over
+    the box at ``origin`` in ``image`` (see the module docstring)."""
+    return read_contrast(image, probe(image.size, mask, origin))
 
 
 def _scrim(image: Image.Image, layout: TextLayout, opacity: float, dark: bool) -> None:
@@ -107,31 +139,28 @@ def _scrim(image: Image.Image, layout: TextLayout, opacity: float, dark: bool) -
 def draw_legibly(image: Image.Image, layout: TextLayout, fill: tuple[int, int, int] | None = None) -> ContrastResult:
     """Draw ``layout`` on ``image`` (in place) with a WCAG AA contrast where it can be had.
 
-    The fill is white or near-black, whichever contrasts more with the background behind the
-    box (or ``fill`` when given); when the measured ratio is under 4.5:1 the drawing is undone,
+    The fill is white or near-black, whichever contrasts more with the background around the
+    glyphs (or ``fill`` when given); when the measured ratio is under 4.5:1 the drawing is undone,
     a scrim is laid under the text, and it is drawn and measured again, more opaque each time."""
     x, y, bw, bh = layout.box
-    original = image.crop((x, y, x + bw, y + bh)).copy()
     halo_pad = HALO_PX + int(layout.line_height * SCRIM_PAD) + 2
     backup_box = (max(0, x - halo_pad), max(0, y - halo_pad), min(image.width, x + bw + halo_pad), min(image.height, y + bh + halo_pad))
     backup = image.crop(backup_box).copy()
     mask = text_mask(layout)
-    if fill is None:
-        behind = relative_luminance(np.asarray(original.convert("RGB")))
-        under = behind[np.asarray(mask.filter(ImageFilter.BoxBlur(HALO_PX))) > 0] if mask.getbbox() else behind.ravel()
-        bg = float(np.median(under)) if under.size else 0.5
-        fill = (255, 255, 255) if contrast_ratio(1.0, bg) >= contrast_ratio(0.0008, bg) else (16, 16, 16)
+    where = probe(image.size, mask, (x, y))
+    fill = fill or _fill_for(image, [where], [layout])
     dark_scrim = relative_luminance(np.array(fill)) > 0.5
-    draw_layout(image, layout, fill)
-    ratio, tl, bl = measure_contrast(image, mask, (x, y))
+    ink = Image.new("RGB", mask.size, fill)
+    image.paste(ink, (x, y), mask)
+    ratio, tl, bl = read_contrast(image, where)
     scrim = 0.0
     for opacity in SCRIM_STEPS:
         if ratio >= WCAG_AA:
             break
         image.paste(backup, backup_box[:2])
         _scrim(image, layout, opacity, dark_scrim)
-        draw_layout(image, layout, fill)
-        ratio, tl, bl = measure_contrast(image, mask, (x, y))
+        image.paste(ink, (x, y), mask)
+        ratio, tl, bl = read_contrast(image, where)
         scrim = opacity
     return ContrastResult(float(ratio), tl, bl, scrim, tuple(fill))
 
@@ -146,13 +175,19 @@ def _union(layouts: Sequence[TextLayout], pad: int, image: Image.Image) -> tuple
 
 def pick_fill(image: Image.Image, layouts: Sequence[TextLayout]) -> tuple[int, int, int]:
     """White or near-black, whichever contrasts more with the pixels around the glyphs."""
+    return _fill_for(image, [probe(image.size, text_mask(lo), lo.box[:2]) for lo in layouts], layouts)
+
+
+def _fill_for(image: Image.Image, probes: Sequence[Probe | None], layouts: Sequence[TextLayout]) -> tuple[int, int, int]:
     values = []
-    for lo in layouts:
-        x, y, bw, bh = lo.box
-        around = np.asarray(text_mask(lo).filter(ImageFilter.BoxBlur(HALO_PX))) > 0
-        lum = relative_luminance(np.asarray(image.crop((x, y, x + bw, y + bh)).convert("RGB")))
-        values.append(lum[around] if around.any() else lum.ravel())
-    bg = float(np.median(np.concatenate(values))) if values else 0.5
+    for where, lo in zip(probes, layouts):
+        if where is not None:
+            values.append(relative_luminance(np.asarray(image.crop(where.crop).convert("RGB"))[where.around]))
+        else:  # nothing drawn: the box itself
+            x, y, bw, bh = lo.box
+            values.append(relative_luminance(np.asarray(image.crop((x, y, x + bw, y + bh)).convert("RGB"))).ravel())
+    pixels = np.concatenate(values) if values else np.empty(0)
+    bg = float(np.median(pixels)) if pixels.size else 0.5
     return (255, 255, 255) if contrast_ratio(1.0, bg) >= contrast_ratio(0.0008, bg) else (16, 16, 16)
 
 
@@ -163,25 +198,26 @@ def draw_block_legibly(image: Image.Image, layouts: Sequence[TextLayout],
     worst field needs; each field's ratio is measured on the pixels after drawing."""
     if not layouts:
         return []
-    fill = fill or pick_fill(image, layouts)
+    masks = [text_mask(lo) for lo in layouts]  # drawn once; redrawn from these after each scrim
+    probes = [probe(image.size, mask, lo.box[:2]) for lo, mask in zip(layouts, masks)]
+    fill = fill or _fill_for(image, probes, layouts)
     dark_scrim = relative_luminance(np.array(fill)) > 0.5
     pad = max(int(lo.line_height * SCRIM_PAD) for lo in layouts)
     region = _union(layouts, pad, image)
     halo = _union(layouts, pad + HALO_PX + 2, image)
     backup = image.crop(halo).copy()
-    masks = [text_mask(lo) for lo in layouts]
+    inks = [Image.new("RGB", mask.size, fill) for mask in masks]
     results: list[ContrastResult] = []
     for opacity in (0.0, *SCRIM_STEPS):
         if opacity:
             image.paste(backup, halo[:2])
             band = Image.new("L", (region[2] - region[0], region[3] - region[1]), int(255 * opacity))
             image.paste(Image.new("RGB", band.size, (0, 0, 0) if dark_scrim else (255, 255, 255)), region[:2], band)
+        for lo, mask, ink in zip(layouts, masks, inks):
+            image.paste(ink, lo.box[:2], mask)
         results = []
-        for lo, mask in zip(layouts, masks):
-            x, y, bw, bh = lo.box
-            image.paste(Image.new("RGB", (bw, bh), fill), (x, y), mask)
-        for lo, mask in zip(layouts, masks):
-            ratio, tl, bl = measure_contrast(image, mask, lo.box[:2])
+        for where in probes:
+            ratio, tl, bl = read_contrast(image, where)
             results.append(ContrastResult(float(ratio), tl, bl, opacity, tuple(fill)))
         if all(r.passes for r in results):
             break

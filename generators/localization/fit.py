@@ -11,12 +11,18 @@ The order of decisions (each recorded in the :class:`TextLayout`):
 3. **below the minimum**: otherwise down to ``floor_size`` (flag ``shrunk_below_min``);
 4. else ``overflow``: drawn at ``min_size``, clipped to the box (no pixel leaves it).
 
+"Fits" is judged on the shaped text: its advance widths across (less a margin at each side for
+ink beyond them) and its ink up and down (the tallest mark above the baseline, the deepest below,
+plus :data:`LEADING` between lines), never the fonts' ascent and descent, which differ by script
+far more than the letters do.
+
 Right-to-left scripts (Arabic, Hebrew) align to the right edge: ``align="start"`` means the
 reading start of the line, so one layout description mirrors itself.
 """
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,6 +50,7 @@ VAlign = Literal["top", "middle", "bottom"]
 Direction = Literal["ltr", "rtl"]
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels
 INSET = 0.08  # of the font size, kept free at each side of a box
+LEADING = 0.2  # of the font size, between one line's lowest ink and the next line's highest
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ class TextLayout:
     box: Box
     lines: tuple[LineBox, ...]
     align: Align
-    line_height: int
+    line_height: int  # baseline to baseline: the text's ink height plus LEADING
     decision: Literal["fits", "shrunk", "wrapped", "shrunk_below_min", "overflow"]
     flags: tuple[str, ...] = ()
     missing: tuple[int, ...] = ()  # code points the font lacks
@@ -229,6 +236,18 @@ class _Measure:
     def width(self, text: str, size: int) -> int:
         return sum(self.run_width(r, size) for r in self.runs(text)) if text else 0
 
+    def extents(self, text: str, size: int) -> tuple[int, int]:
+        """(pixels of ink above the baseline, below it) of ``text`` drawn as one line at ``size``."""
+        above, below = 0, 0
+        with FONT_LOCK:
+            for r in self.runs(text):
+                if not r.text.strip():
+                    continue
+                _l, top, _r, bottom = pillow_font(r.font, size).getbbox(r.text, anchor="ls", direction="rtl" if r.rtl else "ltr",
+                                                                        language=self.language)
+                above, below = max(above, -top), max(below, bottom)
+        return above, below
+
     def metrics(self, size: int, fonts: tuple[ScriptFont, ...]) -> tuple[int, int]:
         with FONT_LOCK:
             ms = [pillow_font(f, size).getmetrics() for f in fonts]
@@ -298,14 +317,34 @@ def fit_text(text: str, box: Box, locale: str, *, max_size: int, min_size: int, 
     missing = tuple(p for p in missing_glyphs(text, font) if _font_of(chr(p), chain, weight) is None)
     used = tuple(dict.fromkeys(r.font for ln in text.split("\n") for r in m.runs(ln))) or (font,)
 
-    def line_height(size: int) -> int:
-        ascent, descent = m.metrics(size, used)
-        return ascent + descent
     paragraphs_text = [p for p in text.split("\n") if p.strip()] or [""]
     paragraphs = [pieces(p, locale) for p in paragraphs_text]
+    ink_at_max: list[tuple[int, int]] = []
+
+    def vertical(size: int) -> tuple[int, int, int]:
+        """(ink above the baseline, ink below it, line pitch) of this text at ``size``. Measured on
+        the shaped text, not the fonts' ascent and descent: Noto Sans Arabic's (2.1 em, room for
+        stacked marks the copy may not have) would make Arabic copy half the size of Latin copy in
+        the same box, and flag it as shrunk. Measured once, at ``max_size``, and scaled (rounded
+        up): measuring ink renders the glyphs, and the search tries several sizes."""
+        if not ink_at_max:
+            above, below = 0, 0
+            for p in paragraphs_text:
+                up, down = m.extents(p, max_size)
+                above, below = max(above, up), max(below, down)
+            if above + below == 0:  # nothing with ink: the fonts' own line
+                above, below = m.metrics(max_size, used)
+            ink_at_max.append((above, below))
+        above, below = (math.ceil(v * size / max_size) for v in ink_at_max[0])
+        return above, below, above + below + max(1, round(size * LEADING))
+
+    def block_height(n: int, size: int) -> int:
+        above, below, pitch = vertical(size)
+        return (n - 1) * pitch + above + below
 
     def fits_height(n: int, size: int) -> bool:
-        return n <= max_lines and n * line_height(size) <= bh
+        # the same margin above and below as at the sides (inset)
+        return n <= max_lines and block_height(n, size) + 2 * inset(size) <= bh
 
     def room(size: int) -> int:
         # glyph ink may overhang its advance (an initial Arabic letter, an italic): keep a margin
@@ -340,10 +379,10 @@ def fit_text(text: str, box: Box, locale: str, *, max_size: int, min_size: int, 
         lines = lines[:max_lines] if decision != "overflow" else lines
 
     # 3. place the lines: reading start is the right edge for RTL
-    lh = line_height(size)
-    ascent = m.metrics(size, used)[0]
-    block = lh * len(lines)
-    top = 0 if valign == "top" else (bh - block) // 2 if valign == "middle" else bh - block
+    ascent, _below, lh = vertical(size)
+    block = block_height(len(lines), size)
+    pad_y = inset(size)
+    top = pad_y if valign == "top" else (bh - block) // 2 if valign == "middle" else bh - pad_y - block
     top = max(0, top) if decision != "overflow" else top
     side = {"start": "right" if direction == "rtl" else "left", "end": "left" if direction == "rtl" else "right",
             "center": "center"}[align]

@@ -10,7 +10,10 @@ translation regenerates only the locales whose text changed; the rest are reused
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -20,21 +23,33 @@ from PIL import Image
 
 from generators.audience.segments import SEGMENTS
 from generators.base import CreativeKind, Explanation, GenerationContext
-from generators.localization.contrast import (
-    ContrastResult,
-    draw_block_legibly,
-    over_face,
-    overlap_area,
+from generators.localization.contrast import ContrastResult, over_face
+from generators.localization.fit import TextLayout
+from generators.localization.fonts import (
+    FontMissing,
+    detect_script,
+    font_for,
+    require_raqm,
 )
-from generators.localization.fit import TextLayout, fit_text
-from generators.localization.fonts import FontMissing, detect_script, font_for
+from generators.localization.keyart import (
+    FIELD_STYLES,
+    KEY_ART_FORMATS,
+    choose_block,
+    draw_copy,
+    fit_copy,
+)
 from generators.localization.strings import (
     FIELDS,
     StringsSet,
     check_strings,
     normalize_locale,
 )
-from generators.localization.texts import texts_for
+from generators.localization.texts import (
+    copy_lines,
+    copy_record,
+    source_texts,
+    texts_for,
+)
 from generators.params import Choice, KindParams, Names, Spec, Text, param
 from workbench.creative import (
     EditAction,
@@ -48,30 +63,14 @@ from workbench.creative import (
 from workbench.errors import GenerationError, InvalidInput
 from workbench.ids import shown
 
-KEY_ART_FORMATS: dict[str, tuple[int, int]] = {"16x9": (1920, 1080), "2x3": (1000, 1500), "1x1": (1080, 1080)}
 DATE_STYLES = ("long", "short")
 MAX_LOCALES = 200
 STRING_FLAGS = ("untranslated", "placeholder_mismatch", "preshaped_input", "too_long", "control_characters", "bidi_controls")
 
-# Where the text block may go, per placement: (name, x, y, w, h) as fractions of the image; tried
-# in order, the first with the least face and saliency overlap wins. "left"/"right" are mirrored
-# for right-to-left locales, so an Arabic block takes the right column first.
-BLOCKS: dict[str, tuple[tuple[str, float, float, float, float], ...]] = {
-    "16x9": (("left", 0.05, 0.40, 0.46, 0.53), ("right", 0.49, 0.40, 0.46, 0.53),
-             ("bottom", 0.05, 0.58, 0.90, 0.35), ("top", 0.05, 0.07, 0.90, 0.35)),
-    "2x3": (("bottom", 0.07, 0.56, 0.86, 0.38), ("top", 0.07, 0.05, 0.86, 0.38)),
-    "1x1": (("bottom", 0.06, 0.52, 0.88, 0.42), ("top", 0.06, 0.05, 0.88, 0.42)),
-}
-# Each field's share of the block's height (top to bottom), its size range as fractions of the
-# image's shorter side, lines, weight and alignment.
-FIELD_STYLES: dict[str, dict[str, Any]] = {
-    "title": {"share": 0.40, "max": 0.110, "min": 0.060, "lines": 2, "weight": "bold"},
-    "tagline": {"share": 0.24, "max": 0.048, "min": 0.030, "lines": 2, "weight": "regular"},
-    "call_to_action": {"share": 0.13, "max": 0.042, "min": 0.028, "lines": 1, "weight": "bold"},
-    "date": {"share": 0.11, "max": 0.036, "min": 0.024, "lines": 1, "weight": "regular"},
-    "legal": {"share": 0.12, "max": 0.020, "min": 0.014, "lines": 2, "weight": "regular"},
-}
-GAP = 0.02  # between fields, of the block's height
+log = logging.getLogger(__name__)
+# The last frame read and its placements' crops (never drawn on: each render draws on a copy).
+_FRAMES: dict[tuple[Any, ...], tuple[Image.Image, SourceFrame, dict[str, tuple[Any, ...]]]] = {}
+_FRAMES_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -130,23 +129,49 @@ class _Field:
         return {**self.layout.to_dict(), "text": self.text, "contrast": self.contrast.to_dict(), "over_face": self.over_face}
 
 
+@dataclass
+class _Timings:
+    """Seconds spent per step over one generate call (logged; the benchmark splits renders by it)."""
+
+    frame_s: float = 0.0  # the frame picked, read and cropped per placement (shared by the locales)
+    layout_s: float = 0.0  # block choice, shaping, fitting
+    draw_s: float = 0.0  # masks, contrast measured on the pixels, scrims
+    encode_s: float = 0.0
+
+    def add(self, layout: float, draw: float, encode: float) -> None:
+        self.layout_s += layout
+        self.draw_s += draw
+        self.encode_s += encode
+
+
 class LocalizationKind(CreativeKind):
     kind: ClassVar[str] = "localized"
     label: ClassVar[str] = "Localized artwork"
-    version: ClassVar[str] = "0.1.0"
+    version: ClassVar[str] = "0.2.0"  # 0.2: the copy beside its source in the recipe; 9x16
     Params = LocalizedParams
     explain_heading: ClassVar[str] = "How the text was fitted"
 
     # -- parameters ---------------------------------------------------------------------------
 
     def fan_out(self, item: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """One job per locale named (a failing locale does not stop the others); with no locales
-        named, one job for every locale of the set. Placements share a job (they share a frame)."""
+        """One job per locale (a failing locale does not stop the others): the locales named, or
+        with none named every locale of the stored set. Placements share a job (they share a frame)."""
         params = LocalizedParams.from_dict(item)
         data = params.to_dict()
         data["formats"] = [f for f in KEY_ART_FORMATS if f in params.formats]
-        locales = list(dict.fromkeys(params.locales))
+        locales = list(dict.fromkeys(params.locales)) or self._stored_locales(params)
         return [{**data, "locales": [loc]} for loc in locales] if locales else [data]
+
+    def _stored_locales(self, params: LocalizedParams) -> list[str]:
+        """The locales of the stored strings set; none when it cannot be read here (then one job
+        for the whole set, which says why when it runs)."""
+        from generators.localization.store import load_strings
+        from workbench.errors import WorkbenchError
+
+        try:
+            return list(load_strings(params.strings).codes) if params.strings else []
+        except (WorkbenchError, OSError):
+            return []
 
     def gather_inputs(self, params: LocalizedParams, reader: Any) -> dict[str, Any]:
         from generators.localization.store import STRINGS_EXT, read_stored_strings
@@ -185,7 +210,9 @@ class LocalizationKind(CreativeKind):
             for f in FIELDS:
                 text = strings.get(code).get(f) or strings.source.get(f)
                 if text and f != "date":
-                    font_for(detect_script(text, code), FIELD_STYLES[f]["weight"])
+                    font = font_for(detect_script(text, code), FIELD_STYLES[f]["weight"])
+                    if font.complex or font.rtl:  # and the shaping engine: refused here, not drawn wrong
+                        require_raqm()
 
     def generate(self, context: GenerationContext, params: LocalizedParams) -> list[Output]:
         from generators.imaging.crop import apply_crop, plan_crop
@@ -196,6 +223,7 @@ class LocalizationKind(CreativeKind):
         )
         from workbench.media.frames import encode_source_frame, read_frames_rgb
 
+        started = time.perf_counter()
         # 1. the strings and the locales asked for, with the import's flags per locale
         strings = self._strings(context, params)
         locales = self._locales(params, strings)
@@ -207,16 +235,22 @@ class LocalizationKind(CreativeKind):
             raise InvalidInput(f"no frame of {context.title_name!r} suits the {params.segment} segment")
         scored = picks[0]
         kf = scored.keyframe
-        try:
-            rgb = read_frames_rgb(context.source, [(kf.frame, kf.pts)])[kf.frame]
-        except (OSError, KeyError) as exc:
-            raise GenerationError(f"could not read frame {kf.frame} of {context.source.name}: {exc}") from exc
-        frame_image = Image.fromarray(np.ascontiguousarray(rgb))
-        source_frame = SourceFrame(kf.frame, kf.time, encode_source_frame(rgb))
+        # 3. the frame and, per placement, the crop and where faces and the salient region land in
+        # it: the same for every locale, so a worker's next job for this title reuses them
+        frame_key = (context.source_sha256, kf.frame, kf.pts, repr(kf.faces), repr(kf.features.saliency_box))
+        with _FRAMES_LOCK:
+            cached = _FRAMES.get(frame_key)
+        if cached is None:
+            try:
+                rgb = read_frames_rgb(context.source, [(kf.frame, kf.pts)])[kf.frame]
+            except (OSError, KeyError) as exc:
+                raise GenerationError(f"could not read frame {kf.frame} of {context.source.name}: {exc}") from exc
+            cached = (Image.fromarray(np.ascontiguousarray(rgb)), SourceFrame(kf.frame, kf.time, encode_source_frame(rgb)), {})
+        frame_image, source_frame, bases = cached
         ingredient = Ingredient.from_source_frame(source_frame, context.title_name, context.source_sha256)
-        # 3. per placement: the crop and where faces and the salient region land in it
-        bases = {}
         for fmt in params.formats:
+            if fmt in bases:
+                continue
             tw, th = KEY_ART_FORMATS[fmt]
             crop = plan_crop(frame_image.width, frame_image.height, tw, th, kf.faces, kf.features.saliency_box)
             image, actions = apply_crop(frame_image, crop)
@@ -225,65 +259,53 @@ class LocalizationKind(CreativeKind):
             salient = (max(0.0, sx0 / tw), max(0.0, sy0 / th), max(0.0, min(1.0, sx1 / tw) - max(0.0, sx0 / tw)),
                        max(0.0, min(1.0, sy1 / th) - max(0.0, sy0 / th)))
             bases[fmt] = (image, tuple(actions), crop, faces, salient)
+        with _FRAMES_LOCK:
+            _FRAMES.clear()  # one frame kept (~30 MB with its four crops): the title being localized
+            _FRAMES[frame_key] = cached
+        timings = _Timings(frame_s=time.perf_counter() - started)
         # 4. per locale x placement: fit, draw legibly, flag
         outputs = []
         total = len(locales) * len(params.formats)
         for n_loc, code in enumerate(locales):
             texts = texts_for(strings, code, params.date_style)
+            sources = source_texts(strings, code, params.date_style)
             string_flags = tuple(c for c in report.flags_of(code) if c in STRING_FLAGS)
             string_lines = [f for r in report.locales if r.locale == code for f in r.flags]
             for n_fmt, fmt in enumerate(params.formats):
                 image, actions, crop, faces, salient = bases[fmt]
-                out = self._render(context, params, code, fmt, image.copy(), actions, crop, faces, salient, texts,
-                                   string_flags, string_lines, scored, ingredient)
+                out = self._render(context, params, code, fmt, image.copy(), actions, crop, faces, salient, texts, sources,
+                                   string_flags, string_lines, scored, ingredient, timings)
                 outputs.append(out)
                 if context.on_step is not None:
                     context.on_step(n_loc * len(params.formats) + n_fmt + 1, total)
+        # where the time went (the benchmark reads this line from a worker's log)
+        log.info("localized.generate source=%s locales=%d renders=%d frame_s=%.3f layout_s=%.3f draw_s=%.3f encode_s=%.3f "
+                 "total_s=%.3f", context.source_sha256[:12], len(locales), len(outputs), timings.frame_s, timings.layout_s,
+                 timings.draw_s, timings.encode_s, time.perf_counter() - started)
         return outputs
-
-    def _block(self, fmt: str, rtl: bool, faces: tuple[dict[str, float], ...], salient: tuple[float, float, float, float]):
-        best, best_cost = None, None
-        for name, x, y, w, h in BLOCKS[fmt]:
-            if rtl and name in ("left", "right"):  # right-to-left reads from the right: mirror the columns
-                name, x = ("right" if name == "left" else "left"), 1.0 - x - w
-            face_cost = sum(overlap_area((x, y, w, h), (f["x"], f["y"], f["w"], f["h"])) / max(f["w"] * f["h"], 1e-9) for f in faces)
-            cost = 10.0 * face_cost + overlap_area((x, y, w, h), salient) / max(salient[2] * salient[3], 1e-9)
-            if best_cost is None or cost < best_cost - 1e-9:
-                best, best_cost = (name, x, y, w, h), cost
-        return best
 
     def _render(self, context: GenerationContext, params: LocalizedParams, code: str, fmt: str, image: Image.Image,
                 crop_actions: tuple[EditAction, ...], crop: Any, faces: tuple[dict[str, float], ...],
-                salient: tuple[float, float, float, float], texts: dict[str, str], string_flags: tuple[str, ...],
-                string_lines: list[Any], scored: Any, ingredient: Ingredient) -> Output:
+                salient: tuple[float, float, float, float], texts: dict[str, str], sources: dict[str, str],
+                string_flags: tuple[str, ...], string_lines: list[Any], scored: Any, ingredient: Ingredient,
+                timings: _Timings) -> Output:
         from generators.imaging.encode import encode
         from workbench.analysis.types import Box
 
         tw, th = image.size
-        short = min(tw, th)
-        title_script = detect_script(texts.get("title", ""), code)
-        rtl = font_for(title_script).rtl
-        block_name, bx, by, bw, bh = self._block(fmt, rtl, faces, salient)
-        face_boxes = [Box(f["x"], f["y"], f["w"], f["h"]) for f in faces]
-        # 1. stack the fields in the block, each in its own box, and fit it there
-        fitted: list[tuple[str, str, TextLayout, tuple[int, int, int, int]]] = []
-        y = by * th
-        for name in FIELDS:
-            style = FIELD_STYLES[name]
-            h = bh * th * (style["share"] - GAP)
-            box = (int(bx * tw), int(y), int(bw * tw), max(1, int(h)))
-            y += bh * th * style["share"]
-            text = texts.get(name)
-            if not text:
-                continue
-            layout = fit_text(text, box, code, max_size=max(8, int(style["max"] * short)), min_size=max(7, int(style["min"] * short)),
-                              max_lines=style["lines"], align="start", valign="middle" if name == "title" else "top",
-                              weight=style["weight"])
-            fitted.append((name, text, layout, box))
+        t0 = time.perf_counter()
+        # 1. the block off faces and the salient region, each field fitted in its share of it
+        rtl = font_for(detect_script(texts.get("title", ""), code)).rtl
+        block = choose_block(fmt, rtl, faces, salient)
+        fitted = fit_copy(texts, code, (tw, th), block)
+        t1 = time.perf_counter()
         # 2. draw them, with one scrim under the block when the pixels behind would not give 4.5:1
-        contrasts = draw_block_legibly(image, [layout for _, _, layout, _ in fitted])
-        fields = [_Field(name, text, layout, contrast, over_face((box[0] / tw, box[1] / th, box[2] / tw, box[3] / th), face_boxes))
-                  for (name, text, layout, box), contrast in zip(fitted, contrasts)]
+        contrasts = draw_copy(image, fitted)
+        face_boxes = [Box(f["x"], f["y"], f["w"], f["h"]) for f in faces]
+        fields = [_Field(f.name, f.text, f.layout, contrast,
+                         over_face((f.box[0] / tw, f.box[1] / th, f.box[2] / tw, f.box[3] / th), face_boxes))
+                  for f, contrast in zip(fitted, contrasts)]
+        t2 = time.perf_counter()
         # 3. the flags, each with its reason
         reasons: list[dict[str, Any]] = [{"code": f.code, "field": f.field, "reason": f.message} for f in string_lines]
         flags: list[str] = list(string_flags)
@@ -302,11 +324,16 @@ class LocalizationKind(CreativeKind):
         # 4. encode, and say what was done
         path = context.out_dir / f"localized_{params.segment}_{code}_{fmt}.jpg"
         path.write_bytes(encode(image, "jpeg"))
+        t3 = time.perf_counter()
+        timings.add(t1 - t0, t2 - t1, t3 - t2)
         fonts = sorted({f.layout.font.name for f in fields})
         drawing = EditAction("c2pa.drawing", {"locale": code, "fields": [f.name for f in fields], "fonts": fonts,
                                               "scrims": {f.name: f.contrast.scrim for f in fields if f.contrast.scrim}},
                              description=f"{code} text drawn (shaped with raqm), with a scrim where contrast needed one")
         kf = scored.keyframe
+        by_field: dict[str, list[str]] = {}
+        for r in reasons:
+            by_field.setdefault(str(r.get("field")), []).append(r["code"])
         recipe = Recipe(
             generator=self.kind, generator_version=self.version,
             parameters={"locale": code, "format": fmt, "segment": params.segment, "date_style": params.date_style,
@@ -314,9 +341,11 @@ class LocalizationKind(CreativeKind):
             source_sha256=context.source_sha256,
             details={
                 "frame": kf.frame, "time": kf.time, "shot": kf.shot, "score": round(float(scored.total), 6),
-                "crop": crop.to_dict(), "faces": [dict(f) for f in faces], "block": block_name,
+                "crop": crop.to_dict(), "faces": [dict(f) for f in faces], "block": block[0],
                 "fields": {f.name: f.to_dict() for f in fields}, "fonts": fonts,
                 "flags": reasons, "size": [tw, th],
+                # each text drawn beside its source-language text (what the reviewer compares)
+                "copy": copy_record({f.name: f.text for f in fields}, sources, code, by_field),
             },
         )
         return Output(
@@ -329,7 +358,8 @@ class LocalizationKind(CreativeKind):
     # -- review -------------------------------------------------------------------------------
 
     def explain(self, recipe: Mapping[str, Any], score: float | None = None) -> Explanation:
-        """The frame, where the text block went and why, each field's fit and contrast, the flags."""
+        """The frame, where the text block went and why, each field's fit and contrast, the flags,
+        and each text drawn beside its source (``copy``; empty for recipes made before it was kept)."""
         recipe = recipe or {}
         p, d = recipe.get("parameters") or {}, recipe.get("details") or {}
         facts: list[tuple[str, str]] = [("Frame", (f"frame {d.get('frame')} at {float(d.get('time') or 0):.2f} s, "
@@ -348,6 +378,7 @@ class LocalizationKind(CreativeKind):
             generator=" ".join(str(recipe[k]) for k in ("generator", "generator_version") if recipe.get(k)) or None,
             score=score, facts=tuple(facts), model=None, seed=None,
             details={"fields": d.get("fields"), "flags": d.get("flags"), "block": d.get("block"), "texts": p.get("texts")},
+            copy=copy_lines(d.get("copy")),
         )
 
     # -- the command line ---------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Imported strings sets, stored and catalogued by content hash like any asset.
 
-A strings file is copied into the store's private staging area, the copy is parsed and checked
-(what is stored is what was checked), and the **normalised** JSON document of the set (sorted,
+A strings file (each file of a folder) is copied into the store's private staging area, the copy
+is parsed and checked (what is stored is what was checked), and the **normalised** JSON document of the set (sorted,
 UTF-8, one form whatever the input format) is stored: two files that say the same thing are the
 same asset, and a corrected translation is a new one. Refused files leave nothing behind.
 """
@@ -15,7 +15,9 @@ from generators.localization.strings import (
     StringsReport,
     StringsSet,
     check_strings,
+    merge_sets,
     parse_strings,
+    strings_files,
 )
 from workbench.errors import InvalidInput
 from workbench.settings import Settings, get_settings
@@ -33,15 +35,23 @@ def normalised_bytes(strings: StringsSet) -> bytes:
 
 
 def import_strings(path: Path | str, settings: Settings | None = None) -> tuple[str, StringsReport]:
-    """Check and store a strings file; (sha256 of the stored set, what was found per locale)."""
+    """Check and store a strings file, or a folder of them merged into one set; (sha256 of the
+    stored set, what was found per locale)."""
     from workbench.catalog import open_catalog, repo
 
     settings = settings or get_settings()
     path = Path(path)
-    parse_strings(path)  # 1. cheap refusals (size, format, hostile XML) before any copy
+    parse_strings(path)  # 1. cheap refusals (size, format, hostile XML, disagreeing files) before any copy
     store = AssetStore(settings.store_dir)
-    with store.staged(path) as staged:  # 2. check the very bytes that were copied
-        strings = _parse_staged(staged.path, path)
+    if path.is_dir():
+        parts = []
+        for file in strings_files(path):
+            with store.staged(file) as staged:  # 2. check the very bytes that were copied
+                parts.append((file.name, _parse_staged(staged.path, file)))
+        strings = merge_sets(parts, path.name)
+    else:
+        with store.staged(path) as staged:
+            strings = _parse_staged(staged.path, path)
     report = check_strings(strings, file=path.name)
     data = normalised_bytes(strings)
     stored = store.put_bytes(data, STRINGS_EXT)  # 3. the normalised document, by its hash

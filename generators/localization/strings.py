@@ -21,6 +21,8 @@ How each format names the fields:
 - **CSV**: either a header ``locale,title,tagline,...`` with one row per locale (the first row is
   the source), or a header ``key,<source>,<locale>,...`` with one row per field.
 - **JSON**: ``{"source_locale": "en", "locales": {"en": {"title": ...}, "de": {...}}}``.
+- **a folder** of any of these (a translation vendor's delivery: a PO or XLIFF file per locale):
+  merged into one set when they agree on the source (:func:`merge_sets`).
 
 Text is kept literal (markup, ``%{}`` or ffmpeg filter syntax are just characters: nothing here or
 in the renderer interprets them) but bounded: a file over :data:`MAX_FILE_BYTES` is refused before
@@ -54,6 +56,7 @@ Format = Literal["xliff12", "xliff20", "po", "csv", "json"]
 MAX_FILE_BYTES = 4 * 1024 * 1024  # a promo's strings for 100 locales are a few hundred KB
 MAX_FIELD_CHARS = 400
 MAX_LOCALES = 200
+MAX_FOLDER_BYTES = 4 * MAX_FILE_BYTES  # a folder of files (a PO file per locale), all together
 SUFFIXES: dict[str, str] = {".xlf": "xliff", ".xliff": "xliff", ".po": "po", ".csv": "csv", ".json": "json"}
 
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -231,8 +234,11 @@ def read_strings(path: Path | str) -> tuple[StringsSet, StringsReport]:
 
 
 def parse_strings(path: Path | str) -> StringsSet:
-    """A strings file as a :class:`StringsSet`; InvalidInput (one line) when it cannot be one."""
+    """A strings file (or a folder of them, see :func:`strings_files`) as a :class:`StringsSet`;
+    InvalidInput (one line) when it cannot be one."""
     path = Path(path)
+    if path.is_dir():
+        return merge_sets([(f.name, parse_strings(f)) for f in strings_files(path)], path.name)
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise InvalidInput(f"{path.name}: not a strings file; expected {', '.join(SUFFIXES)}")
@@ -247,6 +253,59 @@ def parse_strings(path: Path | str) -> StringsSet:
     if len(data) > MAX_FILE_BYTES:  # it grew while we looked
         raise InvalidInput(f"{path.name}: too big for a strings file (at most {MAX_FILE_BYTES // (1024 * 1024)} MiB)")
     return parse_strings_bytes(data, kind, name=path.name)
+
+
+def strings_files(folder: Path) -> list[Path]:
+    """The strings files of a translation delivery folder (a PO file per locale, say): the files
+    directly in it with a strings suffix (hidden ones and subfolders skipped), sorted; refused, one
+    line, when there are none, too many, or too many bytes in all, before any is read."""
+    files = sorted(p for p in folder.iterdir()
+                   if p.suffix.lower() in SUFFIXES and not p.name.startswith(".") and p.is_file())
+    if not files:
+        raise InvalidInput(f"{folder.name}: a folder with no strings files ({', '.join(SUFFIXES)})")
+    if len(files) > MAX_LOCALES:
+        raise InvalidInput(f"{folder.name}: {len(files)} strings files; at most {MAX_LOCALES} in one folder")
+    total = sum(p.stat().st_size for p in files)
+    if total > MAX_FOLDER_BYTES:
+        raise InvalidInput(f"{folder.name}: {total / 1e6:.1f} MB of strings files is too much for one import "
+                           f"(at most {MAX_FOLDER_BYTES // (1024 * 1024)} MiB)")
+    return files
+
+
+def merge_sets(parts: list[tuple[str, StringsSet]], name: str) -> StringsSet:
+    """One set from the files of one delivery: the same source locale in each, the same source
+    text wherever two give it, and each translation in one file only (else one line naming both
+    files). The availability date is the source's, so it agrees too."""
+    if not parts:
+        raise InvalidInput(f"{name}: no strings files")
+    first_file, first = parts[0]
+    source = first.source_locale
+    source_text: dict[str, str | None] = dict.fromkeys(FIELDS)
+    source_from: dict[str, str] = {}
+    targets: dict[str, tuple[str, LocaleStrings]] = {}
+    for file, s in parts:
+        if s.source_locale != source:
+            raise InvalidInput(f"{name}: {file} translates from {s.source_locale}, {first_file} from {source}")
+        for f in FIELDS:
+            text = s.source.get(f)
+            if text is None:
+                continue
+            if source_text[f] is not None and source_text[f] != text:
+                raise InvalidInput(f"{name}: the source {f} differs between {source_from[f]} and {file}")
+            source_text[f], source_from[f] = text, source_from.get(f, file)
+        for loc in s.locales:
+            if loc.locale == source:
+                continue
+            if loc.locale in targets:
+                raise InvalidInput(f"{name}: {loc.locale} is in both {targets[loc.locale][0]} and {file}")
+            targets[loc.locale] = (file, loc)
+    if len(targets) + 1 > MAX_LOCALES:
+        raise InvalidInput(f"{name}: {len(targets) + 1} locales; at most {MAX_LOCALES} in one import")
+    formats = sorted({s.format for _, s in parts})
+    availability = next((s.availability for _, s in parts if s.availability), None)
+    sanitized = tuple(dict.fromkeys(flag for _, s in parts for flag in s.sanitized))  # a source's, once
+    locales = (LocaleStrings(source, **source_text), *(targets[c][1] for c in sorted(targets)))
+    return StringsSet(source, locales, formats[0] if len(formats) == 1 else "+".join(formats), availability, sanitized)
 
 
 def parse_strings_bytes(data: bytes, kind: str, *, name: str = "strings") -> StringsSet:

@@ -146,15 +146,21 @@ class TrailerKind(CreativeKind):
             inputs["subtitles"] = load_subtitles(path)
         if params.strings is not None:
             from generators.localization.store import load_strings
-            from generators.localization.texts import texts_for
-
-            from generators.localization.strings import normalize_locale
+            from generators.localization.strings import check_strings, normalize_locale
+            from generators.localization.texts import source_texts, texts_for
 
             strings = load_strings(params.strings, reader.settings)
             code = normalize_locale(params.locale)
             if code not in strings.codes:
                 raise InvalidInput(f"the strings set has no {params.locale!r}; it has {', '.join(strings.codes)}")
             inputs["copy"] = texts_for(strings, code)
+            # what the reviewer reads beside each card text: its source, and the import's flags about it
+            inputs["copy_source"] = source_texts(strings, code)
+            flags: dict[str, list[str]] = {}
+            for f in check_strings(strings).flags:
+                if f.locale == code and f.field:
+                    flags.setdefault(f.field, []).append(f.code)
+            inputs["copy_flags"] = flags
         return inputs
 
     # -- generation ---------------------------------------------------------------------------
@@ -233,7 +239,7 @@ class TrailerKind(CreativeKind):
         clip_iter = iter(clips)
         items = tuple(next(clip_iter) if isinstance(i, Clip) else dataclasses.replace(i, locale=params.locale)
                       for i in plan.items)
-        card_flags = self._card_flags(items, template, out_size, cards)
+        card_flags, card_copy = self._card_copy(context, params, items, template, out_size, cards)
         timeline = Timeline(
             width=out_size[0], height=out_size[1], fps=fps, items=items, video_start=a.video_start,
             music=MusicBed(str(music.path), params.music or "") if music else None,
@@ -279,6 +285,7 @@ class TrailerKind(CreativeKind):
                 "clips": clip_rows,
                 "cards": [{"kind": i.kind, "frames": i.frames, "title": i.title, "tagline": i.tagline,
                            "call_to_action": i.call_to_action, "date": i.date} for i in items if isinstance(i, Card)],
+                **({"copy": card_copy} if params.locale else {}),
                 "usable_footage_s": plan.usable_s, "spoiler_cutoff_s": round(plan.spoiler_cutoff, 3),
                 "beats_used": plan.beats_used, "overlap_with": others,
                 "subtitles": None if not subs else {"sha256": params.subtitles, "locale": params.subtitle_locale,
@@ -315,15 +322,37 @@ class TrailerKind(CreativeKind):
                       *sorted({f"subtitle_{fl['code']}" for fl in (subs["flags"] if subs else [])}), *card_flags),
         )
 
-    def _card_flags(self, items: tuple[Any, ...], template: Any, out_size: tuple[int, int], cards: Any) -> tuple[str, ...]:
-        """QA flags of the cards' text as it will be drawn: copy that does not fit its box, glyphs
-        the font lacks."""
-        flags: set[str] = set()
+    def _card_copy(self, context: GenerationContext, params: TrailerParams, items: tuple[Any, ...], template: Any,
+                   out_size: tuple[int, int], cards: Any) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+        """QA flags of the cards' text as it will be drawn (copy that does not fit its box, glyphs
+        the font lacks, and the strings import's flags of copy taken from a strings set), and the
+        recipe's record of each text drawn beside its source (one line per field: the title card
+        and the end slate carry the same text)."""
+        from generators.localization.texts import copy_record
+
+        copy = context.inputs.get("copy") or {}
+        sources = context.inputs.get("copy_source") or {}
+        string_flags = context.inputs.get("copy_flags") or {}
+        drawn: dict[str, str] = {}
+        by_field: dict[str, list[str]] = {}
         for card in (i for i in items if isinstance(i, Card)):
             layout = cards.layout_card(card, template, *out_size)
-            flags |= {"overflow" for f in layout.fields if f.truncated}
-            flags |= {"missing_glyphs" for f in layout.fields if f.missing_glyphs}
-        return tuple(sorted(flags))
+            for f in layout.fields:
+                text = cards.clean_text(getattr(card, f.name))
+                drawn.setdefault(f.name, text)
+                codes = by_field.setdefault(f.name, [])
+                if f.truncated:
+                    codes.append("overflow")
+                if f.missing_glyphs:
+                    codes.append("missing_glyphs")
+        # a text from the strings set is a translation of the source's; one given as a parameter
+        # (or the title's name) is not, and the import's flags are not about it
+        from_strings = {name for name, text in drawn.items() if copy.get(name) is not None and cards.clean_text(copy[name]) == text}
+        for name in from_strings:
+            by_field[name] += list(string_flags.get(name, ()))
+        flags = sorted({code for codes in by_field.values() for code in codes})
+        record = copy_record(drawn, {k: v for k, v in sources.items() if k in from_strings}, params.locale or "", by_field)
+        return tuple(flags), record
 
     def _subtitles(self, context: GenerationContext, params: TrailerParams, timeline: Timeline, folder: Path,
                    base: str) -> dict[str, Any] | None:
@@ -394,6 +423,8 @@ class TrailerKind(CreativeKind):
     # -- review -------------------------------------------------------------------------------
 
     def explain(self, recipe: Mapping[str, Any], score: float | None = None) -> Explanation:
+        from generators.localization.texts import copy_lines
+
         d = recipe.get("details") or {}
         p = recipe.get("parameters") or {}
         clips = [c for c in d.get("clips") or [] if isinstance(c, dict)]
@@ -414,6 +445,7 @@ class TrailerKind(CreativeKind):
             generator=f"{recipe.get('generator')} {recipe.get('generator_version')}", score=score, terms=terms,
             facts=tuple(facts), model=recipe.get("model"), seed=recipe.get("seed"),
             details={"clips": clips, "cards": d.get("cards"), "audio": audio, "fps": d.get("fps")},
+            copy=copy_lines(d.get("copy")),  # none before cards recorded it, or on cards in no locale
         )
 
     def apply_tweak(self, recipe: Mapping[str, Any], tweak: Mapping[str, Any]) -> TrailerParams:
