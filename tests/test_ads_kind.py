@@ -19,13 +19,14 @@ from generators.ads.pause import intersects
 from generators.ads.qr import decode_qr
 from generators.ads.store import import_products
 from generators.ads.vast import NS, validate_vast
+from generators.ads.vast import SCHEMA_PATH as XSD  # the IAB schema the product ships
 from tests.conftest import ffmpeg
 from tests.test_ads_catalog import HEADER, product_png
 from workbench import workflow
 from workbench.errors import InvalidInput
 
 pytestmark = pytest.mark.timeout(300)
-XSD = Path(__file__).resolve().parents[1].parent / "shared" / "schemas" / "vast_4.2.xsd"
+
 KIND = generators.get_kind(PauseAdKind.kind)
 BASE = "https://t.example.com/ads"
 
@@ -94,11 +95,9 @@ def test_pause_ads_end_to_end(title, catalog) -> None:
     result = workflow.generate("pause_ad", title, params)
     assert 1 <= len(result.variants) <= 3
     analysis = workflow.analyze_title(title).analysis
-    schema = None
-    if XSD.exists():
-        import xmlschema
+    import xmlschema
 
-        schema = xmlschema.XMLSchema(str(XSD))
+    schema = xmlschema.XMLSchema(str(XSD))
     skus = []
     for v in result.variants:
         recipe = _recipe(v.variant_id)
@@ -129,8 +128,7 @@ def test_pause_ads_end_to_end(title, catalog) -> None:
         # 4. the VAST sidecar: valid, pointing at the still, clicking through to the product
         vast = Path(v.files["vast"]).read_bytes()
         assert validate_vast(vast) == []
-        if schema is not None:
-            assert list(schema.iter_errors(vast.decode("utf-8"))) == []
+        assert list(schema.iter_errors(vast.decode("utf-8"))) == []
         import xml.etree.ElementTree as ET
 
         root = ET.fromstring(vast)
@@ -150,10 +148,18 @@ def test_pause_ads_end_to_end(title, catalog) -> None:
         assert set(d["mood"]["scores"]) == {"upbeat", "tense", "romantic", "calm", "sad"}
         assert d["match"]["terms"] and d["safety"]["decision"]["allowed"] is True
         assert d["product"]["price_text"] in ("12,50\xa0€", "49,00\xa0€")
-        # 6. review: the explanation is the score breakdown
+        # the matcher: the affinity table and the sentence-embedding model, named with its weights' hash
+        semantic = d["matcher"]["semantic"]
+        assert semantic["id"] == "sentence-transformers/all-MiniLM-L6-v2" and len(semantic["weights_sha256"]) == 64
+        assert any(t["feature"].startswith("semantic: ") for t in d["match"]["terms"])
+        # 6. review: the explanation is the score breakdown; the QR read off the stored still matches
         why = KIND.explain(recipe, v.score)
         assert why.terms and abs(sum(t.contribution for t in why.terms) - d["match"]["total"]) < 1e-3
         assert any(label == "Brand safety" for label, _ in why.facts)
+        assert "all-MiniLM-L6-v2" in dict(why.facts)["Matching"]
+        assert {c.field for c in why.copy} >= {"brand", "name", "price", "cta"} and why.model_share is None
+        seen = KIND.inspect(v.path, recipe)
+        assert seen.problems == () and seen.facts == (("QR code", f"decodes to {d['qr']['qr_url']} (the tracking URL)"),)
     # RING-3 is sold only in FR: never in a DE ad; the exclusion is recorded
     assert "RING-3" not in skus
     assert "RING-3" in _recipe(result.variants[0].variant_id)["details"]["safety"]["out_of_market"]
@@ -228,10 +234,9 @@ def test_an_exported_pause_ad_points_its_vast_at_the_delivered_still(title, cata
     assert urls == [f"https://cdn.example.com/campaigns/launch/{still.arcname}"]
     with zipfile.ZipFile(out.zip_path) as z:
         assert still.arcname in z.namelist() and vast.arcname in z.namelist()
-    if XSD.exists():
-        import xmlschema
+    import xmlschema
 
-        xmlschema.XMLSchema(str(XSD)).validate(str(vast.path))
+    xmlschema.XMLSchema(str(XSD)).validate(str(vast.path))
 
 
 def test_the_ads_command_makes_each_format_and_lists_its_files(title, catalog) -> None:
@@ -250,3 +255,28 @@ def test_the_ads_command_makes_each_format_and_lists_its_files(title, catalog) -
     assert pause["file"].endswith(".jpg") and pause["vast"].endswith(".xml") and Path(pause["vast"]).is_file()
     bad = CliRunner().invoke(app, ["ads", title, "--products", catalog, "--tracking-base", BASE, "--formats", "hologram"])
     assert bad.exit_code == 2 and "unknown ad format" in bad.output
+
+
+def test_an_export_whose_vast_would_not_validate_is_blocked_naming_the_problem(title, catalog, tmp_path, monkeypatch) -> None:
+    """Re-pointed under a CDN base that is no http(s) URL, the document fails the product's checks:
+    the variant is blocked with the first problem named, and no VAST reaches the export."""
+    import zipfile
+
+    from tests.review_helpers import AD_OPS, CREATIVE
+    from workbench import review
+    from workbench.export import export_approved
+    from workbench.settings import Settings, reset_settings_cache
+
+    monkeypatch.setenv("WORKBENCH_ADS_CDN_BASE", "ftp://cdn.example.com/launch")
+    reset_settings_cache()
+    [v] = workflow.generate("pause_ad", title, {"products": catalog, "tracking_base": BASE, "min_gap_s": 0.0,
+                                                "max_ads": 1}).variants
+    review.decide(CREATIVE, [v.variant_id], "approve", "ok", settings=Settings())
+    out = export_approved(AD_OPS, tmp_path / "exports", settings=Settings())
+    [(vid, reason)] = out.blocked
+    assert vid == v.variant_id
+    assert "the exported VAST document is invalid: StaticResource URL must be an absolute http(s) URL" in reason
+    assert not [f for f in out.files if f.delivery == "vast"]
+    if out.zip_path is not None and Path(out.zip_path).exists():
+        with zipfile.ZipFile(out.zip_path) as z:
+            assert not [n for n in z.namelist() if n.endswith(".xml")]

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from generators.ads.panel_text import format_price
 from generators.ads.pause import (
     HEIGHT,
     WIDTH,
     PauseAdText,
-    format_price,
     intersects,
     render_pause_ad,
     safe_area,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from generators.ads import scene
-from generators.ads.scene import ClipTagger, load_vocabulary
+from generators.ads.scene import ClipTagger, load_vocabulary, pick_tags
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -81,6 +81,17 @@ def test_tags_are_deterministic_and_batched(tiny_clip, monkeypatch) -> None:
         assert max(abs(p1[k] - p2[k]) for k in p1) < 1e-4
     assert len({t for t, _ in first}) > 1  # the pictures do not all read the same
     assert tagger.info()["weights_sha256"] == ClipTagger(tiny_clip).info()["weights_sha256"]
+
+
+def test_near_ties_go_to_the_vocabulary_order_whatever_the_float_noise() -> None:
+    """What made batch sizes disagree: two tags within float32 noise of each other. Compared at
+    3 decimals they tie, and the earlier tag of the vocabulary wins, in either noise direction."""
+    tags = ["kitchen", "beach", "office"]
+    for noisy in ([0.40004, 0.40001, 0.19995], [0.40001, 0.40004, 0.19995]):
+        assert pick_tags(np.array(noisy, dtype=np.float32), tags, 1, 0.0) == ["kitchen"]
+    assert pick_tags(np.array([0.30, 0.45, 0.25]), tags, 1, 0.0) == ["beach"]  # a real difference still wins
+    assert pick_tags(np.array([0.30, 0.45, 0.25]), tags, 2, 0.0) == ["beach", "kitchen"]
+    assert pick_tags(np.array([0.30, 0.45, 0.25]), tags, 1, 0.5) == []  # under the threshold: no tag
 
 
 def test_the_scene_model_tags_reach_the_recipe_and_the_manifest(home, tiny_clip, monkeypatch, tmp_path) -> None:

@@ -1,7 +1,9 @@
 """The shoppable kind end to end: hotspot JSON (time ranges × normalised boxes × sku), one
 transparent overlay PNG per hotspot, and a preview MP4 where each card is burned in over its
 range only: its QR scans inside the range and nothing scans outside any range; no card covers a
-face of its shot."""
+face of its shot. The interactive layer: a VAST 4.2 NonLinear framing the shipped SIMID page
+(IFrameResource, apiFramework="SIMID") with the hotspots in its AdParameters, valid against the
+IAB XSD; exported, the page travels beside the VAST, which points at it under the CDN base."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from PIL import Image
 import generators
 from generators.ads import ShoppableKind
 from generators.ads.qr import decode_qr
+from generators.ads.simid import CREATIVE_PATH
+from generators.ads.vast import NS, SCHEMA_PATH, validate_vast
 from tests.test_ads_kind import BASE, _recipe, catalog, make_title, title, title_clip  # noqa: F401 (fixtures)
 from workbench import workflow
 
@@ -70,3 +74,47 @@ def test_hotspots_overlays_and_a_burned_in_preview(title, catalog) -> None:  # n
     assert decode_qr(frame_at(v.path, float(free))) == ""
     recipe = _recipe(v.variant_id)
     assert recipe["details"]["scene_model"] is None and KIND.explain(recipe, v.score).terms
+    # the interactive layer: the SIMID page as shipped, framed by a valid VAST with the hotspots
+    import xml.etree.ElementTree as ET
+
+    import xmlschema
+
+    assert Path(v.files["simid"]).read_bytes() == CREATIVE_PATH.read_bytes()
+    doc = Path(v.files["vast"]).read_bytes()
+    assert validate_vast(doc) == [] and list(xmlschema.XMLSchema(str(SCHEMA_PATH)).iter_errors(doc.decode())) == []
+    nonlinear = ET.fromstring(doc).find(f".//{{{NS}}}NonLinear")
+    assert nonlinear.get("apiFramework") == "SIMID"
+    assert [c.tag.rsplit("}", 1)[1] for c in nonlinear] == ["IFrameResource", "AdParameters"]
+    iframe = nonlinear.find(f"{{{NS}}}IFrameResource").text
+    assert iframe == recipe["details"]["vast"]["iframe"] == f"{BASE}/media/shoppable_simid.html"
+    assert recipe["details"]["vast_media"] == {iframe: "simid"}
+    layer = json.loads(nonlinear.find(f"{{{NS}}}AdParameters").text)["hotspots"]
+    assert [(x["sku"], x["start"], x["end"], x["box"], x["qr_url"]) for x in layer] == \
+        [(h["sku"], round(h["start"], 4), round(h["end"], 4), [round(b, 5) for b in h["box"]], h["qr_url"]) for h in hotspots]
+    assert all(x["click_url"].startswith(f"{BASE}/click?c=spring-26&cr={x['id']}") for x in layer)
+
+
+def test_an_exported_shoppable_layer_carries_its_simid_page_beside_the_vast(title, catalog, tmp_path, monkeypatch) -> None:  # noqa: F811
+    from defusedxml import ElementTree
+
+    from tests.review_helpers import AD_OPS, CREATIVE
+    from workbench import review
+    from workbench.export import export_approved
+    from workbench.settings import Settings, reset_settings_cache
+
+    cdn = "https://cdn.example.com/campaigns/launch"
+    monkeypatch.setenv("WORKBENCH_ADS_CDN_BASE", cdn)
+    reset_settings_cache()
+    [v] = workflow.generate("shoppable", title, {"products": catalog, "tracking_base": BASE, "min_gap_s": 2.0,
+                                                 "max_ads": 1}).variants
+    review.decide(CREATIVE, [v.variant_id], "approve", "good layer", settings=Settings())
+    out = export_approved(AD_OPS, tmp_path / "exports", settings=Settings())
+    assert not out.blocked, out.blocked
+    by_delivery = {f.delivery: f for f in out.files}
+    assert {"shoppable", "vast", "simid", "hotspots", "overlay.1"} <= set(by_delivery), set(by_delivery)
+    page, vast = by_delivery["simid"], by_delivery["vast"]
+    assert page.path.read_bytes() == CREATIVE_PATH.read_bytes()
+    doc = vast.path.read_bytes()
+    assert validate_vast(doc) == []
+    [iframe] = [el.text.strip() for el in ElementTree.fromstring(doc).iter(f"{{{NS}}}IFrameResource")]
+    assert iframe == f"{cdn}/{page.arcname}"

@@ -17,16 +17,18 @@ import pytest
 import generators
 from generators.ads.breaks import VMAP_NS, validate_vmap
 from generators.ads.qr import decode_qr
+from generators.ads.simid import CREATIVE_PATH
 from generators.ads.spot import SpotKind
 from generators.ads.store import import_products
 from generators.ads.vast import NS, validate_vast
+from generators.ads.vast import SCHEMA_PATH as XSD  # the IAB schema the product ships
 from tests.test_ads_catalog import HEADER, product_png
 from tests.test_trailers import ebur128, make_title
 from workbench import workflow
 from workbench.errors import InvalidInput
 
 pytestmark = pytest.mark.timeout(600)
-XSD = Path(__file__).resolve().parents[1].parent / "shared" / "schemas" / "vast_4.2.xsd"
+
 BASE = "https://t.example.com/ads"
 AD_TAG = "https://ads.example.com/vast?slot=mid&sz=1920x1080&cb=[CACHEBUSTING]"
 
@@ -99,11 +101,9 @@ def test_spot_end_to_end(kind, title, catalog, tmp_path) -> None:
     assert sorted(v.format for v in result.variants) == ["16x9", "9x16"]  # LAMP-2 is not sold in DE
     analysis = workflow.analyze_title(title).analysis
     vivid = {k.shot for k in analysis.keyframes if "vivid" in k.features.tags}
-    schema = None
-    if XSD.exists():
-        import xmlschema
+    import xmlschema
 
-        schema = xmlschema.XMLSchema(str(XSD))
+    schema = xmlschema.XMLSchema(str(XSD))
     for v in result.variants:
         recipe = _recipe(v.variant_id)
         d = recipe["details"]
@@ -138,8 +138,7 @@ def test_spot_end_to_end(kind, title, catalog, tmp_path) -> None:
         # 6. the VAST: Linear, valid by the IAB XSD and by validate_vast
         vast = Path(v.files["vast"]).read_bytes()
         assert validate_vast(vast) == []
-        if schema is not None:
-            assert list(schema.iter_errors(vast.decode("utf-8"))) == []
+        assert list(schema.iter_errors(vast.decode("utf-8"))) == []
         root = ET.fromstring(vast)
         q = lambda tag: f"{{{NS}}}{tag}"
         linear = root.find(f".//{q('Linear')}")
@@ -147,8 +146,42 @@ def test_spot_end_to_end(kind, title, catalog, tmp_path) -> None:
         media = linear.findall(f"{q('MediaFiles')}/{q('MediaFile')}")
         assert {(int(m.get("width")), int(m.get("height"))) for m in media} == {size, small_size}
         assert all(m.get("type") == "video/mp4" and m.get("delivery") == "progressive" for m in media)
+        for m in media:  # the codec attribute is read off each file: H.264 High at its level
+            rendition = v.path if (int(m.get("width")), int(m.get("height"))) == size else Path(v.files[f"rendition.{small_size[1]}p"])
+            with av.open(str(rendition)) as c:
+                level = c.streams.video[0].codec_context.level
+            assert m.get("codec") == f"avc1.6400{level:02X}", (m.get("codec"), level)
         mezzanine = linear.find(f"{q('MediaFiles')}/{q('Mezzanine')}")
         assert (int(mezzanine.get("width")), int(mezzanine.get("height"))) == size
+        # the mezzanine: its own file, ProRes 422 HQ in QuickTime at the spot's size, every frame there
+        mezz_path = Path(v.files["mezzanine"])
+        assert mezz_path.suffix == ".mov" and mezzanine.text.strip().endswith(d["mezzanine"]["file"])
+        assert (mezzanine.get("type"), mezzanine.get("codec"), mezzanine.get("delivery")) == ("video/quicktime", "apch", "progressive")
+        # sizes are written at export, where the delivered (re-signed) files exist: none named here
+        assert mezzanine.get("fileSize") is None and all(m.get("fileSize") is None for m in media)
+        with av.open(str(mezz_path)) as c:
+            ctx = c.streams.video[0].codec_context
+            assert (ctx.name, ctx.profile, ctx.pix_fmt, (ctx.width, ctx.height)) == ("prores", "HQ", "yuv422p10le", size)
+            assert [a.codec_context.name for a in c.streams.audio] == ["pcm_s24le"]
+            assert abs(sum(1 for p in c.demux(c.streams.video[0]) if p.size) - 250) <= 1
+        # signed as a rendition of the signed master: its parent, and what was done
+        assert d["mezzanine"]["signed"] is True
+        mezz_report = verify_with_settings(mezz_path, get_settings())
+        assert mezz_report.state == "Trusted", mezz_report.codes
+        [parent] = mezz_report.manifest.ingredients  # the master, nothing else
+        assert parent.relationship == "parentOf" and parent.title.endswith(".mp4")
+        assert [a.action for a in mezz_report.manifest.actions] == ["c2pa.opened", "c2pa.transcoded"]
+        assert all(a.digital_source_type is None for a in mezz_report.manifest.actions)
+        # the interactive end card: a SIMID page over the card's time range and box, clicking to the tracker
+        icf = linear.find(f"{q('MediaFiles')}/{q('InteractiveCreativeFile')}")
+        assert (icf.get("type"), icf.get("apiFramework")) == ("text/html", "SIMID")
+        assert Path(v.files["simid"]).read_bytes() == CREATIVE_PATH.read_bytes()
+        import json
+
+        [hot] = json.loads(linear.find(q("AdParameters")).text)["hotspots"]
+        assert hot["sku"] == "MUG-1" and hot["name"] == 'Mug <b>&amp;</b> ]]> "x"' and hot["qr_url"] == end["qr_url"]
+        assert abs(hot["start"] - end["start_s"]) < 1e-3 and abs(hot["end"] - 10.0) < 1e-3
+        assert hot["click_url"].startswith(f"{BASE}/click?c=spring-26&cr={d['ids']['creative']}")
         events = {t.get("event"): t.text for t in linear.iter(q("Tracking"))}
         assert {"start", "firstQuartile", "midpoint", "thirdQuartile", "complete"} <= set(events)
         assert all("[ADSERVINGID]" in u and "[CACHEBUSTING]" in u for u in events.values())
@@ -175,7 +208,9 @@ def test_spot_end_to_end(kind, title, catalog, tmp_path) -> None:
         assert all(a.digital_source_type is None for a in report.manifest.actions)
         titles = [i.title for i in report.manifest.ingredients]
         assert any("MUG-1" in t for t in titles) and sum("Spot Title" in t for t in titles) == len(d["clips"])
-        # 9. review
+        # 9. review: the end card's QR read off the stored MP4 matches the recipe
+        assert kind.inspect(v.path, recipe).problems == ()
+        assert d["matcher"]["semantic"]["id"] == "sentence-transformers/all-MiniLM-L6-v2"
         why = kind.explain(recipe, v.score)
         assert len(why.terms) == len(d["clips"]) and any(label == "Brand safety" for label, _ in why.facts)
         assert "Mug" in why.summary
@@ -246,19 +281,27 @@ def test_an_exported_spot_points_its_vast_at_the_delivered_files(kind, title, ca
     out = export_approved(AD_OPS, tmp_path / "exports", settings=Settings())
     assert not out.blocked, out.blocked
     by_delivery = {f.delivery: f for f in out.files}
-    assert {"spot", "rendition_720p", "vast", "breaks.cues", "breaks.vmap"} <= set(by_delivery), set(by_delivery)
+    assert {"spot", "rendition_720p", "vast", "breaks.cues", "breaks.vmap", "mezzanine", "simid"} <= set(by_delivery), set(by_delivery)
     spot, small, vast = by_delivery["spot"], by_delivery["rendition_720p"], by_delivery["vast"]
+    mezz, page = by_delivery["mezzanine"], by_delivery["simid"]
     assert verify_with_settings(spot.path, Settings()).state == "Trusted"
     assert verify_with_settings(small.path, Settings()).state == "Trusted"
     doc = vast.path.read_bytes()
     assert validate_vast(doc) == []
     root = ElementTree.fromstring(doc)
-    urls = sorted(el.text.strip() for tag in ("MediaFile", "Mezzanine") for el in root.iter(f"{{{NS}}}{tag}"))
-    assert urls == sorted([f"{cdn}/{spot.arcname}", f"{cdn}/{spot.arcname}", f"{cdn}/{small.arcname}"])
+    urls = sorted(el.text.strip() for tag in ("MediaFile", "Mezzanine", "InteractiveCreativeFile")
+                  for el in root.iter(f"{{{NS}}}{tag}"))
+    assert urls == sorted(f"{cdn}/{f.arcname}" for f in (spot, small, mezz, page))
+    assert mezz.arcname.endswith(".mov") and page.arcname.endswith(".html")
+    assert verify_with_settings(mezz.path, Settings()).state == "Trusted"
+    # every MediaFile and the Mezzanine give the exact size of the file delivered beside the VAST
+    sizes = {el.text.strip(): int(el.get("fileSize")) for tag in ("MediaFile", "Mezzanine")
+             for el in root.iter(f"{{{NS}}}{tag}")}
+    assert sizes == {f"{cdn}/{f.arcname}": f.path.stat().st_size for f in (spot, small, mezz)}
+    assert page.path.read_bytes() == CREATIVE_PATH.read_bytes()
     assert _probe(small.path)[2] == (1280, 720)
     with zipfile.ZipFile(out.zip_path) as z:
-        assert {spot.arcname, small.arcname, vast.arcname} <= set(z.namelist())
-    if XSD.exists():
-        import xmlschema
+        assert {spot.arcname, small.arcname, vast.arcname, mezz.arcname, page.arcname} <= set(z.namelist())
+    import xmlschema
 
-        xmlschema.XMLSchema(str(XSD)).validate(str(vast.path))
+    xmlschema.XMLSchema(str(XSD)).validate(str(vast.path))

@@ -65,12 +65,39 @@ def pause_ads(
     market: Annotated[str | None, typer.Option(help="ISO 3166 market: products not sold there are left out.")] = None,
     maturity: Annotated[str, typer.Option(help="The title's maturity rating (G, PG, PG-13, R, NC-17).")] = "PG",
     max_ads: Annotated[int, typer.Option(help="At most this many pause ads for the title.")] = 3,
+    strings: Annotated[str | None, typer.Option(help=STRINGS_HELP)] = None,
+    backdrop: Annotated[str, typer.Option(help=BACKDROP_HELP)] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed of a model-extended backdrop.")] = 0,
 ) -> PauseAdParams:
     """Pause ads: a still per stable, brand-safe moment with the best matching product and a QR code, plus VAST 4.2."""
-    kwargs = dict(tracking_base=tracking_base, campaign=campaign, media_base=media_base, locale=locale, market=market,
-                  maturity=maturity, max_ads=max_ads)
+    kwargs = {"tracking_base": tracking_base, "campaign": campaign, "media_base": media_base, "locale": locale,
+              "market": market, "maturity": maturity, "max_ads": max_ads, "backdrop": backdrop, "seed": seed}
     PauseAdParams(products="0" * 64, **kwargs).check()  # every option checked before the catalog is read
-    return PauseAdParams(products=_catalog(products), **kwargs)
+    return PauseAdParams(products=_catalog(products), strings=_strings(strings), **kwargs)
+
+
+STRINGS_HELP = ("Localized copy: a strings file to import (XLIFF, PO, CSV, JSON), the sha256 of one imported before, "
+                "or 'last' for the set imported last; the locale must be in it.")
+BACKDROP_HELP = ("auto: extend the frame with the diffusion model when one is configured and the title's rights allow it; "
+                 "model: insist (refused when the rights deny it); classical: never.")
+
+
+def _strings(value: str | None) -> str | None:
+    """The sha256 of the strings set ``--strings`` names (a file is imported first)."""
+    if value is None:
+        return None
+    if value == "last":
+        from generators.localization.cli import latest_strings
+
+        return latest_strings()
+    if re.fullmatch(r"[0-9a-f]{64}", value):
+        return value
+    path = Path(value)
+    if not path.exists():
+        raise InvalidInput(f"--strings: {value!r} is neither a strings file, the sha256 of an imported set, nor 'last'")
+    from generators.localization.store import import_strings
+
+    return import_strings(path)[0]
 
 
 def shoppable(
@@ -83,8 +110,8 @@ def shoppable(
     max_ads: Annotated[int, typer.Option(help="At most this many hotspots for the title.")] = 3,
 ) -> ShoppableParams:
     """Shoppable overlays: hotspot JSON (time ranges x boxes x sku), overlay PNGs and a burned-in preview."""
-    kwargs = dict(tracking_base=tracking_base, campaign=campaign, locale=locale, market=market, maturity=maturity,
-                  max_ads=max_ads)
+    kwargs = {"tracking_base": tracking_base, "campaign": campaign, "locale": locale, "market": market,
+              "maturity": maturity, "max_ads": max_ads}
     ShoppableParams(products="0" * 64, **kwargs).check()
     return ShoppableParams(products=_catalog(products), **kwargs)
 
@@ -121,6 +148,8 @@ def ads(
     locale: Annotated[str, typer.Option(help="Locale of the price and copy, e.g. de_DE.")] = "en_US",
     market: Annotated[str | None, typer.Option(help="ISO 3166 market: products not sold there are left out.")] = None,
     maturity: Annotated[str, typer.Option(help="The title's maturity rating (G, PG, PG-13, R, NC-17).")] = "PG",
+    strings: Annotated[str | None, typer.Option(help=STRINGS_HELP + " (pause ads)")] = None,
+    backdrop: Annotated[str, typer.Option(help=BACKDROP_HELP + " (pause ads)")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Pause ads, shoppable overlays and mid-roll spots of a title, each format through its own
@@ -135,9 +164,11 @@ def ads(
         if unknown or not wanted:
             raise InvalidInput(f"unknown ad format(s) {', '.join(unknown) or '(none)'}; known: {', '.join(FORMAT_KINDS)}")
         common = {"tracking_base": tracking_base, "campaign": campaign, "locale": locale, "market": market, "maturity": maturity}
+        own = {"pause": {"backdrop": backdrop}}  # options only pause ads take
         for f in wanted:  # every option checked for every format before the catalog is read
-            FORMAT_KINDS[f][1](products="0" * 64, **common).check()
+            FORMAT_KINDS[f][1](products="0" * 64, **common, **own.get(f, {})).check()
         catalog = _catalog(products)
+        own["pause"]["strings"] = _strings(strings) if "pause" in wanted else None
     except WorkbenchError as exc:
         fail(exc, as_json)
     creatives: list[dict] = []
@@ -145,7 +176,7 @@ def ads(
     for f in wanted:
         kind, params_type = FORMAT_KINDS[f]
         try:
-            result = workflow.generate(kind, title, params_type(products=catalog, **common))
+            result = workflow.generate(kind, title, params_type(products=catalog, **common, **own.get(f, {})))
         except WorkbenchError as exc:
             problems.append({"format": f, "error": " ".join(str(exc).split())})
             continue

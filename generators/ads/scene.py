@@ -6,7 +6,8 @@ bright, warm, close-up, no-people…), and the recipe says ``"scene_model": None
 With ``WORKBENCH_SCENE_MODEL`` (a local directory holding a transformers CLIP model, its tokenizer
 and image processor; never a hub id, nothing is downloaded): zero-shot tags against the
 vocabulary in ``assets/ads/tags.json`` (places, objects, activities, moods), the best tag of each
-group whose probability within the group beats the threshold; keyframes are embedded in batches,
+group whose probability within the group beats the threshold (compared at 3 decimals, ties to
+the vocabulary's order, so the pick does not depend on the batch size); keyframes are embedded in batches,
 the vocabulary's text once per model. The classical tags are kept beside the model's.
 """
 
@@ -28,6 +29,7 @@ ENV = "WORKBENCH_SCENE_MODEL"  # Settings.scene_model
 VOCABULARY_PATH = Path(__file__).resolve().parents[2] / "assets" / "ads" / "tags.json"
 BATCH = 16
 IMAGE_SIDE = 224
+DECIDE_DECIMALS = 3  # tags are chosen on probabilities rounded to this (see pick_tags)
 
 
 @lru_cache(maxsize=2)
@@ -135,13 +137,22 @@ class ClipTagger:
             text = self.text_embeddings([template.format(t) for t in tags])
             probs = torch.softmax(scale * img @ text.T, dim=-1).cpu().numpy()
             for n, row in enumerate(probs):
-                order = np.argsort(-row, kind="stable")[:top]
-                for j in order:
-                    if row[j] > threshold:
-                        results[n][0].append(tags[j])
+                results[n][0].extend(pick_tags(row, tags, top, threshold))
                 for t, p in zip(tags, row):
                     results[n][1][t] = round(float(p), 4)
         return [(tuple(t), s) for t, s in results]
+
+
+def pick_tags(probs: Any, tags: list[str], top: int, threshold: float) -> list[str]:
+    """The ``top`` best of ``tags`` whose probability beats ``threshold``, compared at
+    :data:`DECIDE_DECIMALS` decimals with ties going to the earlier tag of the vocabulary.
+
+    Why rounded: the same picture embedded in a batch of 16 or of 3 differs in the last float32
+    bits (other matrix kernels), so two near-tied tags could swap on raw values; at 3 decimals they
+    compare equal and the vocabulary order decides, the same way in every batch."""
+    rounded = np.round(np.asarray(probs, dtype=np.float64), DECIDE_DECIMALS)
+    order = np.lexsort((np.arange(len(tags)), -rounded))[:top]  # by rounded score, then vocabulary order
+    return [tags[j] for j in order if rounded[j] > threshold]
 
 
 def _weights_hash(path: Path) -> str:

@@ -1,6 +1,8 @@
 """The shoppable kind: for a title and an imported catalog, a timeline of hotspots (time ranges ×
-normalised boxes × sku) over the programme, a transparent overlay PNG per hotspot, and a preview
-MP4 with the overlays burned in (ffmpeg ``overlay``, enabled over each hotspot's range).
+normalised boxes × sku) over the programme, a transparent overlay PNG per hotspot, a preview
+MP4 with the overlays burned in (ffmpeg ``overlay``, enabled over each hotspot's range), and the
+interactive layer a player runs: the SIMID creative (:mod:`generators.ads.simid`) referenced from
+a VAST 4.2 NonLinear ``IFrameResource`` whose AdParameters carry the hotspots.
 
 It shares the pause ad's planning (:func:`generators.ads.kind.plan_placements`: market, moods,
 scene tags, stable moments, brand safety, matching and caps); only the rendering differs."""
@@ -14,19 +16,37 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from generators.ads.base import AdKind
-from generators.ads.kind import PauseAdParams, digest, plan_placements
+from generators.ads.kind import (
+    PauseAdParams,
+    digest,
+    matcher_fact,
+    plan_placements,
+    refuse_pause_only,
+)
 from generators.ads.overlay import render_overlay
+from generators.ads.panel_text import format_price
 from generators.ads.pause import (
     HEIGHT,
     WIDTH,
     PauseAdText,
-    format_price,
     normalised_box,
 )
 from generators.ads.qr import tracking_url
+from generators.ads.simid import ROLE as SIMID_ROLE
+from generators.ads.simid import SimidHotspot, ad_parameters, copy_creative
+from generators.ads.vast import (
+    Creative,
+    NonLinearCreative,
+    Tracking,
+    VastAd,
+    build_vast,
+    require_valid_vast,
+    validate_vast,
+)
 from generators.base import (
     Explanation,
     GenerationContext,
+    Inspection,
     KindCommand,
     Term,
 )
@@ -52,6 +72,10 @@ class ShoppableParams(PauseAdParams):
 
     preview_crf: int = param(26, Int(16, 40))  # x264 quality of the burned-in preview
 
+    def check_together(self) -> None:
+        super().check_together()
+        refuse_pause_only(self, "a shoppable layer")
+
 
 class ShoppableKind(AdKind):
     kind: ClassVar[str] = "shoppable"
@@ -73,7 +97,7 @@ class ShoppableKind(AdKind):
             raise InvalidInput(f"no hotspot to place: {len(plan['moments'])} stable moment(s), none left after brand safety")
         picks = sorted(plan["picks"], key=lambda m: m.moment.start)
         # 5. one overlay per hotspot, off every face of its shot
-        hotspots, overlays, skipped, ingredients, first_frame = [], [], [], [], None
+        hotspots, overlays, skipped, ingredients, first_frame, interactive = [], [], [], [], None, []
         frames = read_frames_rgb(context.source, [(m.moment.frame, m.moment.pts) for m in picks])
         for n, match in enumerate(picks, 1):
             m, p = match.moment, match.product
@@ -97,6 +121,11 @@ class ShoppableKind(AdKind):
                              "qr_url": qr_url, "landing_url": p.landing_url, "overlay": png.name, "score": match.score,
                              "terms": list(match.terms), "shot": m.shot, "frame": m.frame,
                              "qr_module_px": card.qr_module_px})
+            track = {"campaign": params.campaign, "creative": creative_id, "placement": placement_id}
+            interactive.append(SimidHotspot(
+                id=creative_id, sku=p.sku, brand=p.brand, name=p.name, price_text=text.price, start=m.start, end=m.end,
+                box=tuple(card.box_normalised()), click_url=tracking_url(params.tracking_base, event="click", **track),
+                view_url=tracking_url(params.tracking_base, event="view", macros=True, **track), qr_url=qr_url))
             if first_frame is None:
                 first_frame = SourceFrame(m.frame, m.time, encode_source_frame(frames[m.frame]))
             ingredients.append(Ingredient(title=f"{p.brand} {p.name} ({p.sku})", mime=_MIME.get(image_path.suffix.lower(), "image/png"),
@@ -111,11 +140,15 @@ class ShoppableKind(AdKind):
         json_path.write_text(json.dumps(timeline, indent=2, ensure_ascii=False), "utf-8")
         mp4 = context.out_dir / "shoppable_preview.mp4"
         burn_in(context.source, overlays, mp4, crf=params.preview_crf, has_audio=a.has_audio)
+        # 7. the interactive layer: the SIMID page and the VAST that frames it with the hotspots
+        page = copy_creative(context.out_dir)
+        vast_path, vast_info = self._vast(context, params, interactive, page.name)
         recipe = Recipe(
             generator=self.kind, generator_version=self.version,
             parameters={k: v for k, v in params.to_dict().items() if k != "title_name"},
             source_sha256=context.source_sha256,
-            details={"hotspots": hotspots, "skipped": skipped, "scene_model": plan["scene"].model,
+            details={"hotspots": hotspots, "skipped": skipped, "scene_model": plan["scene"].model, "matcher": plan["matcher"],
+                     "vast": vast_info, "vast_media": {vast_info["iframe"]: SIMID_ROLE},
                      "moods": {str(s): m.to_dict() for s, m in plan["moods"].items()},
                      "safety": {"checked": len(plan["decisions"]), "blocked": sum(1 for d in plan["decisions"] if not d.allowed),
                                 "blocked_pairs": [d.to_dict() for d in plan["decisions"] if not d.allowed][:200],
@@ -127,6 +160,7 @@ class ShoppableKind(AdKind):
                    EditAction("c2pa.transcoded", {"codec": "h264", "crf": params.preview_crf}))
         parent = Ingredient.from_source_frame(first_frame, context.title_name, context.source_sha256)
         sidecars = (OutputFile(json_path, "application/json", role="hotspots"),
+                    OutputFile(vast_path, "application/xml", role="vast"), OutputFile(page, "text/html", role=SIMID_ROLE),
                     *(OutputFile(png, "image/png", role=f"overlay.{n}", width=WIDTH, height=HEIGHT)
                       for n, (png, _s, _e) in enumerate(overlays, 1)))
         score = round(sum(h["score"] for h in hotspots) / len(hotspots), 4)
@@ -135,6 +169,44 @@ class ShoppableKind(AdKind):
                        recipe=recipe, actions=actions, ingredients=(parent, *_unique(ingredients)), sidecars=sidecars,
                        score=score)]
 
+
+    def _vast(self, context: GenerationContext, params: ShoppableParams, hotspots: list[SimidHotspot],
+              page_name: str) -> tuple[Any, dict[str, Any]]:
+        """A NonLinear creative whose resource is the SIMID page (``apiFramework="SIMID"``) and
+        whose AdParameters carry the hotspots; validated (our checks and the IAB XSD) before it
+        is written."""
+        media_base = (params.media_base or params.tracking_base.rstrip("/") + "/media").rstrip("/")
+        creative_id = f"sh-{digest(context.source_sha256, params.campaign, [h.id for h in hotspots])[:16]}"
+        placement_id = f"t{context.title_id}-shoppable"
+        track = {"campaign": params.campaign, "creative": creative_id, "placement": placement_id, "macros": True}
+        iframe = f"{media_base}/{page_name}"
+        ad = VastAd(
+            id=creative_id, ad_serving_id=digest(creative_id, placement_id, self.version)[:32],
+            title=f"{context.title_name} – shoppable ({len(hotspots)} products)", ad_system_version=self.version,
+            impressions=(tracking_url(params.tracking_base, event="impression", **track),),
+            errors=(tracking_url(params.tracking_base, event="error", **track) + "&code=[ERRORCODE]",),
+            creatives=(Creative(universal_ad_id=creative_id, id=creative_id, nonlinear=NonLinearCreative(
+                width=WIDTH, height=HEIGHT, iframe_url=iframe, api_framework="SIMID",
+                ad_parameters=ad_parameters(hotspots), min_suggested_duration_s=round(max(h.end for h in hotspots), 3),
+                tracking=(Tracking("creativeView", tracking_url(params.tracking_base, event="view", **track)),))),),
+        )
+        data = require_valid_vast(build_vast(ad), "the shoppable layer's VAST")
+        path = context.out_dir / "shoppable.vast.xml"
+        path.write_bytes(data)
+        return path, {"file": path.name, "iframe": iframe, "creative": creative_id, "placement": placement_id,
+                      "api_framework": "SIMID", "hotspots": len(hotspots)}
+
+    def deliveries(self, approved: Any) -> list[Any]:
+        """The preview MP4, the SIMID page, the VAST re-pointed at the delivered page (under
+        ``WORKBENCH_ADS_CDN_BASE`` when set) and re-validated, the hotspot JSON and overlays."""
+        from workbench.deliveries import SidecarFile
+        from workbench.deliveries.vast import ad_deliveries
+
+        folder = self.export_folder
+        return ad_deliveries(approved, folder, validate=validate_vast,
+                             media=[SidecarFile(approved, s, folder) for s in approved.sidecars if s.role == SIMID_ROLE],
+                             extra=[SidecarFile(approved, s, folder) for s in approved.sidecars
+                                    if s.role == "hotspots" or s.role.startswith("overlay.")])
 
     def cli_commands(self) -> list[KindCommand]:
         from generators.ads.cli import shoppable
@@ -148,10 +220,24 @@ class ShoppableKind(AdKind):
         terms = tuple(Term(f"{h.get('sku')} {h.get('start')}-{h.get('end')} s", float(h.get("score") or 0.0)) for h in hotspots)
         facts = [("Hotspots", f"{len(hotspots)} over the programme"),
                  ("Skipped", f"{len(d.get('skipped') or [])} (would cover a face)"),
-                 ("Brand safety", f"{(d.get('safety') or {}).get('blocked', 0)} pair(s) blocked")]
+                 ("Brand safety", f"{(d.get('safety') or {}).get('blocked', 0)} pair(s) blocked"),
+                 ("Matching", matcher_fact(d.get("matcher"))),
+                 ("Interactive", f"SIMID layer {((d.get('vast') or {}).get('iframe'))}")]
         return Explanation(heading=self.explain_heading, summary=", ".join(f"{h.get('sku')} at {h.get('start')} s" for h in hotspots),
                            generator=f"{recipe.get('generator')} {recipe.get('generator_version')}", score=score, terms=terms,
                            facts=tuple(facts), model=recipe.get("model"), details={"hotspots": hotspots})
+
+    def inspect(self, path: Any, recipe: Mapping[str, Any]) -> Inspection:
+        """Each hotspot's QR code decoded from the preview at the middle of its range."""
+        from generators.ads.inspection import QrCheck, inspect_video
+
+        checks = []
+        for h in ((recipe or {}).get("details") or {}).get("hotspots") or []:
+            x, y, w, hh = h.get("qr_box") or (0, 0, 0, 0)
+            t = (float(h.get("start", 0)) + float(h.get("end", 0))) / 2
+            checks.append(QrCheck(f"QR {h.get('sku')} at {t:.1f} s", h.get("qr_url"),
+                                  (x * WIDTH, y * HEIGHT, (x + w) * WIDTH, (y + hh) * HEIGHT), t))
+        return inspect_video(path, checks)
 
     @property
     def export_folder(self) -> str:

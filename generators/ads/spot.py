@@ -13,8 +13,10 @@ The steps (``generate``): 1. the catalog's products for the market; 2. per shot:
 tags and a representative keyframe; 3. brand safety for every (shot, product), every block
 recorded, and a match score for each allowed pair; 4. the products whose best shots match best
 (up to ``max_ads``); 5. per product: the cut restricted to its allowed shots (match scores added
-to the trailer's shot scores), the end card, the mix, the MP4, the 720p rendition, the VAST, the
-recipe; optionally the title's ad-break markers (cue list + VMAP) as sidecars.
+to the trailer's shot scores), the end card, the mix, the MP4, the 720p rendition, the ProRes
+mezzanine (:mod:`generators.ads.mezzanine`), the SIMID page over the end card
+(:mod:`generators.ads.simid`), the VAST, the recipe; optionally the title's ad-break markers (cue
+list + VMAP) as sidecars.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,10 +34,18 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from generators.ads.base import AdKind
 from generators.ads.breaks import BreakOptions, break_sidecars, check_ad_tag_url
-from generators.ads.kind import PauseAdParams, digest, safety_summary
-from generators.ads.match import Match, load_affinity, score_match
+from generators.ads.kind import (
+    PauseAdParams,
+    digest,
+    matcher_fact,
+    refuse_pause_only,
+    safety_summary,
+)
+from generators.ads.match import Match, Semantic, load_affinity, score_match
+from generators.ads.mezzanine import Mezzanine, make_mezzanine
 from generators.ads.moments import Moment
 from generators.ads.mood import ShotMood, shot_moods
+from generators.ads.panel_text import format_price
 from generators.ads.pause import (
     HEIGHT,
     PAD,
@@ -43,7 +53,6 @@ from generators.ads.pause import (
     WIDTH,
     PauseAdLayout,
     PauseAdText,
-    format_price,
     load_font,
     render_pause_ad,
     safe_area,
@@ -53,20 +62,26 @@ from generators.ads.products import Product
 from generators.ads.qr import make_qr, tracking_url
 from generators.ads.safety import SafetyDecision, ShotContext, check_shot
 from generators.ads.scene import SceneTags, scene_model_dir, scene_tags
+from generators.ads.simid import MIME as SIMID_MIME
+from generators.ads.simid import ROLE as SIMID_ROLE
+from generators.ads.simid import SimidHotspot, ad_parameters, copy_creative
 from generators.ads.vast import (
     LINEAR_EVENTS,
     Creative,
+    InteractiveFile,
     LinearCreative,
     MediaFile,
     Tracking,
     VastAd,
     build_vast,
+    require_valid_vast,
     validate_vast,
 )
 from generators.audience.segments import SEGMENTS
 from generators.base import (
     Explanation,
     GenerationContext,
+    Inspection,
     KindCommand,
     Term,
 )
@@ -121,6 +136,7 @@ class SpotParams(PauseAdParams):
 
     def check_together(self) -> None:
         super().check_together()
+        refuse_pause_only(self, "a spot")
         if self.ad_tag_url is not None:
             check_ad_tag_url(self.ad_tag_url)
 
@@ -146,6 +162,7 @@ class SpotPlan:
     ranking: list[tuple[Product, float]]  # best first: (product, its rank score)
     out_of_market: list[str]
     unmatched_shots: dict[int, str]  # shots no product may use, and why
+    matcher: dict[str, Any] = field(default_factory=dict)  # what scored the matches (the embedding model, or none)
 
 
 @dataclass(frozen=True)
@@ -184,6 +201,7 @@ def plan_spots(context: GenerationContext, params: SpotParams) -> SpotPlan:
     decisions: list[SafetyDecision] = []
     by_product: dict[str, list[ShotMatch]] = {p.sku: [] for p in products}
     unmatched: dict[int, str] = {}
+    shot_moments: dict[int, Moment] = {}
     for shot in a.shots:
         kfs = by_shot.get(shot.index, [])
         moment = _shot_moment(a, shot, kfs)
@@ -192,13 +210,17 @@ def plan_spots(context: GenerationContext, params: SpotParams) -> SpotPlan:
             continue
         # a flag on every keyframe is the shot's (a black shot); one fading keyframe is not
         flags = frozenset.intersection(*(frozenset(k.flags) for k in kfs)) if kfs else frozenset()
-        ctx = ShotContext(shot.index, moods[shot.index].mood, scene.for_shot(a, shot.index), flags)
-        contexts[shot.index] = ctx
+        contexts[shot.index] = ShotContext(shot.index, moods[shot.index].mood, scene.for_shot(a, shot.index), flags)
+        shot_moments[shot.index] = moment
+    semantic = Semantic.load()
+    semantic.prepare(products, list(contexts.values()))  # every text embedded once, in batches
+    for index, moment in shot_moments.items():
+        ctx = contexts[index]
         for p in products:
             d = check_shot(ctx, p, params.maturity)
             decisions.append(d)
-            m = score_match(moment, p, ctx, moods[shot.index].scores, affinity) if d.allowed else None
-            by_product[p.sku].append(ShotMatch(shot.index, d, m))
+            m = score_match(moment, p, ctx, moods[index].scores, affinity, semantic) if d.allowed else None
+            by_product[p.sku].append(ShotMatch(index, d, m))
     # 4. rank products by their best shots
     ranking = []
     for p in products:
@@ -208,7 +230,7 @@ def plan_spots(context: GenerationContext, params: SpotParams) -> SpotPlan:
             top = scores[:PRODUCT_TOP_SHOTS]
             ranking.append((p, round(sum(top) / len(top), 4)))
     ranking.sort(key=lambda r: (-r[1], r[0].sku))
-    return SpotPlan(moods, scene, contexts, by_product, decisions, ranking, out_of_market, unmatched)
+    return SpotPlan(moods, scene, contexts, by_product, decisions, ranking, out_of_market, unmatched, semantic.info())
 
 
 def render_end_card(backdrop_rgb: np.ndarray, product_rgb: np.ndarray, text: PauseAdText, qr_url: str) -> EndCard:
@@ -317,6 +339,23 @@ def end_card_frames(card: EndCard, n: int, fps: Fraction) -> Iterator[np.ndarray
             yield np.rint(base * level).astype(np.uint8)
 
 
+AVC_PROFILES = {"Baseline": 0x42, "Constrained Baseline": 0x42, "Main": 0x4D, "High": 0x64}
+
+
+def avc_codec(path: Path) -> str | None:
+    """The RFC 6381 codec string of an H.264 file as read from it (``avc1.640028``: High, level
+    4.0), or None when it is not one this knows (VAST's codec attribute is optional)."""
+    import av
+
+    with av.open(str(path)) as container:
+        ctx = container.streams.video[0].codec_context
+        profile = AVC_PROFILES.get(str(ctx.profile))
+        if ctx.name != "h264" or profile is None or not ctx.level or ctx.level <= 0:
+            return None
+        flags = 0x40 if ctx.profile == "Constrained Baseline" else 0
+        return f"avc1.{profile:02X}{flags:02X}{int(ctx.level):02X}"
+
+
 def _bitrate_kbps(path: Path, seconds: float) -> int:
     return max(1, round(path.stat().st_size * 8 / 1000 / max(seconds, 1e-3)))
 
@@ -419,7 +458,8 @@ class SpotKind(AdKind):
         image_path = Path(context.inputs["product_images"][product.sku])
         product_rgb = load_still(image_path)
         text = PauseAdText(brand=product.brand, name=product.name, copy=product.copy,
-                           price=format_price(product.price, product.currency, params.locale))
+                           price=format_price(product.price, product.currency, params.locale),
+                           locale=params.locale.replace("_", "-"))
         draw = render_end_card if fmt == "16x9" else render_vertical_end_card
         end_card = draw(next(iter(backdrop.values())), product_rgb, text, qr_url)
 
@@ -445,9 +485,21 @@ class SpotKind(AdKind):
         scale = RENDITION_SHORT_SIDE / min(out_size)
         small_w, small_h = round(width * scale / 2) * 2, round(height * scale / 2) * 2
         make_rendition(mp4, small, small_h)
-        # 5d. the VAST: Linear, both renditions and the master as mezzanine
-        vast_path, vast_info = self._vast(context, params, product, ids, timeline, mp4, small, (small_w, small_h))
-        sidecars = [OutputFile(vast_path, VAST_MIME, role="vast")]
+        mezzanine = make_mezzanine(mp4, folder / f"{base}_mezzanine", width, height)
+        # 5d. the interactive end card (SIMID) and the VAST: Linear, both renditions, the mezzanine
+        page = copy_creative(folder, f"{base}_simid.html")
+        track = {"campaign": params.campaign, "creative": ids["creative"], "placement": ids["placement"]}
+        end_start_s = next(s for i, s in zip(items, timeline.record_starts()) if isinstance(i, Card)) / float(fps)
+        card_box = end_card.layout.panel
+        hotspot = SimidHotspot(
+            id=ids["creative"], sku=product.sku, brand=product.brand, name=product.name, price_text=text.price,
+            start=round(end_start_s, 4), end=round(timeline.duration, 4),
+            box=(card_box[0] / width, card_box[1] / height, (card_box[2] - card_box[0]) / width, (card_box[3] - card_box[1]) / height),
+            click_url=tracking_url(params.tracking_base, event="click", **track),
+            view_url=tracking_url(params.tracking_base, event="view", macros=True, **track), qr_url=qr_url)
+        vast_path, vast_info = self._vast(context, params, product, ids, timeline, mp4, small, (small_w, small_h),
+                                          mezzanine, page.name, hotspot)
+        sidecars = [OutputFile(vast_path, VAST_MIME, role="vast"), OutputFile(page, SIMID_MIME, role=SIMID_ROLE)]
         breaks_info = None
         if params.ad_tag_url and fmt == params.formats[0]:  # the title's, once per product
             files = break_sidecars(a, folder, params.ad_tag_url, options=BreakOptions(
@@ -493,7 +545,7 @@ class SpotKind(AdKind):
                             "landing_url": product.landing_url, "rank_score": rank_score},
                 "match": {"total": round(sum(shots[c.shot].score for c in clips) / len(clips), 4),
                           "per_shot": [shots[c.shot].breakdown() for c in clips]},
-                "safety": safety, "scene_model": plan.scene.model,
+                "safety": safety, "scene_model": plan.scene.model, "matcher": plan.matcher,
                 "end_card": {"start_frame": end_start, "frames": end_frames, "start_s": round(end_start / float(fps), 4),
                              "qr_url": qr_url, "hero": list(end_card.hero), "layout": {**end_card.layout.to_dict(),  # shares of this card's height (the pause ad's are of 1080)
                                         "qr_height_share": round((end_card.layout.qr[3] - end_card.layout.qr[1]) / height, 4),
@@ -503,7 +555,11 @@ class SpotKind(AdKind):
                           "limited": report.limited},
                 "ids": ids, "vast": vast_info, "breaks": breaks_info,
                 # what each media URL in the VAST means, for export to re-point it (workbench.deliveries.vast)
-                "vast_media": {vast_info["media_files"][0]: "primary", vast_info["media_files"][1]: f"rendition.{small_h}p"},
+                "vast_media": {vast_info["media_files"][0]: "primary", vast_info["media_files"][1]: f"rendition.{small_h}p",
+                               vast_info["mezzanine"]: "mezzanine", vast_info["interactive"]: SIMID_ROLE},
+                "mezzanine": {**mezzanine.to_dict(), "signed": True,
+                              "provenance": "a rendition signed with the signed master as its parent"},
+                "interactive": {"api_framework": "SIMID", "file": page.name, "hotspot": hotspot.to_dict()},
                 "skipped_products": list(skipped),
                 "timings_s": {"audio": round(t_audio - started, 3), "video": round(t_video - t_audio, 3),
                               "rendition_vast_breaks": round(t_done - t_video, 3), "source_frames_decoded": result.source_frames},
@@ -532,7 +588,13 @@ class SpotKind(AdKind):
             renditions=(Rendition(OutputFile(small, "video/mp4", role=f"rendition.{small_h}p", width=small_w,
                                              height=small_h, duration=timeline.duration),
                                   (EditAction("c2pa.resized", {"to": [small_w, small_h]}, description="720p rendition"),
-                                   EditAction("c2pa.transcoded", {"codec": "h264"}))),),
+                                   EditAction("c2pa.transcoded", {"codec": "h264"}))),
+                        # the mezzanine for ad stitchers: the master in another codec, signed like the 720p copy
+                        Rendition(OutputFile(mezzanine.path, mezzanine.mime, role="mezzanine", width=width, height=height,
+                                             duration=timeline.duration),
+                                  (EditAction("c2pa.transcoded", {"codec": mezzanine.codec, "encoder": mezzanine.encoder,
+                                                                  "pix_fmt": mezzanine.pix_fmt},
+                                              description="mezzanine master for ad stitchers"),))),
             score=recipe.details["match"]["total"],
         )
 
@@ -545,15 +607,21 @@ class SpotKind(AdKind):
                 "ad_serving_id": digest(creative, placement, self.version)[:32]}
 
     def _vast(self, context: GenerationContext, params: SpotParams, product: Product, ids: dict[str, str],
-              timeline: Timeline, mp4: Path, small: Path, small_size: tuple[int, int]) -> tuple[Path, dict[str, Any]]:
+              timeline: Timeline, mp4: Path, small: Path, small_size: tuple[int, int], mezzanine: Mezzanine,
+              page_name: str, hotspot: SimidHotspot) -> tuple[Path, dict[str, Any]]:
         media_base = (params.media_base or params.tracking_base.rstrip("/") + "/media").rstrip("/")
         track = {"campaign": params.campaign, "creative": ids["creative"], "placement": ids["placement"], "macros": True}
-        master = MediaFile(f"{media_base}/{mp4.name}", timeline.width, timeline.height,
+        # no fileSize here: each file is signed after this (its size changes); export writes the
+        # delivered files' exact sizes (workbench.deliveries.vast)
+        master = MediaFile(f"{media_base}/{mp4.name}", timeline.width, timeline.height, codec=avc_codec(mp4),
                            bitrate=_bitrate_kbps(mp4, timeline.duration))
-        review = MediaFile(f"{media_base}/{small.name}", *small_size, bitrate=_bitrate_kbps(small, timeline.duration))
+        review = MediaFile(f"{media_base}/{small.name}", *small_size, codec=avc_codec(small),
+                           bitrate=_bitrate_kbps(small, timeline.duration))
+        mezz = MediaFile(f"{media_base}/{mezzanine.path.name}", mezzanine.width, mezzanine.height, type=mezzanine.mime,
+                         codec=mezzanine.codec)
         linear = LinearCreative(
-            duration_s=timeline.duration, media_files=(master, review),
-            mezzanine=MediaFile(master.url, timeline.width, timeline.height),  # the master itself: the highest quality there is
+            duration_s=timeline.duration, media_files=(master, review), mezzanine=mezz,
+            interactive=(InteractiveFile(f"{media_base}/{page_name}"),), ad_parameters=ad_parameters([hotspot]),
             click_through=tracking_url(params.tracking_base, event="click", **track),
             tracking=tuple(Tracking(e, tracking_url(params.tracking_base, event=e, **track)) for e in LINEAR_EVENTS))
         ad = VastAd(
@@ -563,14 +631,12 @@ class SpotKind(AdKind):
             errors=(tracking_url(params.tracking_base, event="error", **track) + "&code=[ERRORCODE]",),
             creatives=(Creative(universal_ad_id=ids["creative"], id=ids["creative"], linear=linear),),
         )
-        data = build_vast(ad)
-        problems = validate_vast(data)
-        if problems:  # a bug here, never the user's input
-            raise RuntimeError("the spot's VAST is invalid: " + "; ".join(problems))
+        data = require_valid_vast(build_vast(ad), "the spot's VAST")
         path = context.out_dir / f"{mp4.stem}.vast.xml"
         path.write_bytes(data)
-        return path, {"file": path.name, "media_files": [master.url, review.url], "mezzanine": master.url,
-                      "click_through": linear.click_through, "duration": timeline.duration}
+        return path, {"file": path.name, "media_files": [master.url, review.url], "mezzanine": mezz.url,
+                      "interactive": linear.interactive[0].url, "click_through": linear.click_through,
+                      "duration": timeline.duration}
 
     # -- review -------------------------------------------------------------------------------
 
@@ -601,6 +667,9 @@ class SpotKind(AdKind):
             ("End card", (f"{end.get('frames')} frames from {end.get('start_s')} s; QR {qr.get('qr_side_px')} px "
                           f"({qr.get('qr_height_share', 0):.0%} of the height) to {end.get('qr_url')}")),
             ("Scene tags", "model" if d.get("scene_model") else "classical"),
+            ("Matching", matcher_fact(d.get("matcher"))),
+            ("Mezzanine", (f"{(d.get('mezzanine') or {}).get('encoder')} {(d.get('mezzanine') or {}).get('codec')} "
+                           f"{(d.get('mezzanine') or {}).get('pix_fmt')}, signed with the master as its parent")),
         ]
         terms = tuple(Term(f"shot {c.get('shot')} ({c.get('source_in')}-{c.get('source_out')} s)",
                            float((c.get("match") or {}).get("total") or 0.0)) for c in clips)
@@ -615,6 +684,18 @@ class SpotKind(AdKind):
                      "vast": d.get("vast"), "ids": d.get("ids")},
         )
 
+    def inspect(self, path: Any, recipe: Mapping[str, Any]) -> Inspection:
+        """The end card's QR code decoded from the stored MP4 halfway through the card."""
+        from generators.ads.inspection import QrCheck, inspect_video
+
+        d = (recipe or {}).get("details") or {}
+        end = d.get("end_card") or {}
+        if not isinstance(end.get("qr_url"), str):
+            return inspect_video(path, [])
+        fps = Fraction(str(d.get("fps") or "25"))
+        t = float(end.get("start_s") or 0.0) + float(end.get("frames") or 0) / 2 / float(fps)
+        return inspect_video(path, [QrCheck("End card QR", end["qr_url"], (end.get("layout") or {}).get("qr"), t)])
+
     def regenerate_params(self, params: SpotParams) -> dict[str, Any]:
         data = params.to_dict()
         data.pop("title_name", None)
@@ -625,8 +706,9 @@ class SpotKind(AdKind):
         return "spots"
 
     def deliveries(self, approved: Any) -> list[Any]:
-        """The signed MP4, its rendition re-encoded from the approved bytes (re-signed), the VAST
-        re-pointed at both (under ``WORKBENCH_ADS_CDN_BASE`` when set) and re-validated, and the
+        """The signed MP4, its rendition re-encoded from the approved bytes (re-signed), the
+        mezzanine and the SIMID page as stored (checked against their hashes), the VAST re-pointed
+        at all of them (under ``WORKBENCH_ADS_CDN_BASE`` when set) and re-validated, and the
         ad-break cue list and VMAP when the spot carries them."""
         from workbench.deliveries import SidecarFile
         from workbench.deliveries.vast import ad_deliveries
@@ -635,8 +717,10 @@ class SpotKind(AdKind):
         media_roles = ((approved.row.recipe or {}).get("details") or {}).get("vast_media") or {}
         heights = sorted({int(r[len("rendition."):-1]) for r in media_roles.values()
                           if r.startswith("rendition.") and r.endswith("p") and r[len("rendition."):-1].isdigit()})
+        stored = [SidecarFile(approved, sc, self.export_folder) for sc in approved.sidecars
+                  if sc.role in ("mezzanine", SIMID_ROLE)]
         return ad_deliveries(approved, self.export_folder, validate=validate_vast,
-                             media=[VideoRendition(approved, h, self.export_folder) for h in heights],
+                             media=[*(VideoRendition(approved, h, self.export_folder) for h in heights), *stored],
                              extra=[SidecarFile(approved, sc, self.export_folder) for sc in approved.sidecars
                                     if sc.role.startswith("breaks.")])
 
