@@ -42,7 +42,8 @@ TRAINED_ALGORITHMIC_MEDIA = DIGITAL_SOURCE_TYPE_PREFIX + "trainedAlgorithmicMedi
 COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA = DIGITAL_SOURCE_TYPE_PREFIX + "compositeWithTrainedAlgorithmicMedia"
 CLAIM_GENERATOR = "Creative Workbench"
 
-_MIME_NAMES = {"image/jpeg": "JPEG", "image/webp": "WebP", "image/png": "PNG", "video/mp4": "MP4"}
+_MIME_NAMES = {"image/jpeg": "JPEG", "image/webp": "WebP", "image/png": "PNG", "video/mp4": "MP4",
+               "video/quicktime": "QuickTime"}  # QuickTime: a spot's ProRes mezzanine
 # what an ingredient may be besides those (a trailer's music bed)
 _INGREDIENT_MIMES = {**_MIME_NAMES, "audio/mpeg": "MP3", "audio/wav": "WAV"}
 
@@ -283,7 +284,7 @@ def _looks_like(head: bytes, mime: str) -> bool:
         return head.startswith(b"\x89PNG\r\n\x1a\n")
     if mime == "image/webp":
         return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
-    if mime == "video/mp4":
+    if mime in ("video/mp4", "video/quicktime"):  # ISO BMFF: both open with an ftyp box
         return head[4:8] == b"ftyp"
     if mime == "audio/mpeg":
         return head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)

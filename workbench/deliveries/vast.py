@@ -3,11 +3,11 @@
 At generation a VAST document names its media under the ``media_base`` the creative gave (the
 recipe's ``details.vast_media`` maps each such URL to the file it means: ``"primary"``, a
 sidecar's role, or ``"rendition.<H>p"``). Exported, the media get new names (and new signatures),
-so every ``StaticResource``, ``MediaFile``, ``Mezzanine`` and ``InteractiveCreativeFile`` URL is
-rewritten to the exported file: ``WORKBENCH_ADS_CDN_BASE/<path in the export>`` when that setting
+so every ``StaticResource``, ``IFrameResource``, ``MediaFile``, ``Mezzanine`` and
+``InteractiveCreativeFile`` URL is rewritten to the exported file: ``WORKBENCH_ADS_CDN_BASE/<path in the export>`` when that setting
 is given, else the original base with the exported name. The rewritten document is validated
-again (the kind's validator) before it is written: ad ops never get a document that does not
-parse or that names a file the export does not hold.
+again (the kind's validator: for the ad kinds, the IAB XSD too) before it is written: ad ops
+never get a document that does not validate or that names a file the export does not hold.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from urllib.parse import urlsplit
-from xml.etree import ElementTree as ET  # noqa: S405 (serialising only; parsing goes through defusedxml)
+from xml.etree import ElementTree as ET
 
 from defusedxml import ElementTree as SafeET
 
@@ -34,7 +34,7 @@ from workbench.deliveries import (
 from workbench.names import safe_filename
 
 VAST_NS = "http://www.iab.com/VAST"
-MEDIA_TAGS = frozenset({"StaticResource", "MediaFile", "Mezzanine", "InteractiveCreativeFile"})
+MEDIA_TAGS = frozenset({"StaticResource", "IFrameResource", "MediaFile", "Mezzanine", "InteractiveCreativeFile"})
 Validator = Callable[[bytes], list[str]]
 
 
@@ -82,10 +82,14 @@ class VastDocument(Delivery):
             raise ValueError(f"sidecar {self.sidecar.name} was altered after approval")
         urls = ((self.approved.row.recipe or {}).get("details") or {}).get("vast_media") or {}
         targets = {url: self._exported_url(url, role, ctx) for url, role in urls.items()}
-        rewritten = rewrite_media_urls(data, targets)
-        problems = self.validate(rewritten) if self.validate else []
+        sizes = {url: self._exported_size(role, ctx) for url, role in urls.items()}
+        rewritten = rewrite_media_urls(data, targets, {url: n for url, n in sizes.items() if n is not None})
+        if self.validate is None:  # nothing unchecked reaches ad ops
+            raise ValueError(f"no VAST validator for {self.approved.row.kind}: the document cannot be checked")
+        problems = self.validate(rewritten)
         if problems:
-            raise ValueError(f"the exported VAST document is invalid: {'; '.join(problems[:3])}")
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise ValueError(f"the exported VAST document is invalid: {problems[0]}{more}")
         return write_bytes(ctx, self.arcname(), rewritten, self.approved, self.name, 0, 0, self.sidecar.mime)
 
     def _exported_url(self, url: str, role: str, ctx: ExportContext) -> str:
@@ -101,6 +105,14 @@ class VastDocument(Delivery):
         return parts._replace(path=f"{parent}/{PurePosixPath(arcname).name}").geturl()
 
 
+    def _exported_size(self, role: str, ctx: ExportContext) -> int | None:
+        """The size of the file a media delivery wrote (the media come before the VAST in an
+        item's deliveries); None when it is not written yet."""
+        target = self.media.get(role)
+        path = ctx.staging / _planned_arcname(target) if target is not None else None
+        return path.stat().st_size if path is not None and path.is_file() else None
+
+
 def _planned_arcname(d: Delivery) -> str:
     """Where a media delivery will write its file in the export (their names are deterministic)."""
     if isinstance(d, OwnFile):
@@ -112,9 +124,11 @@ def _planned_arcname(d: Delivery) -> str:
     raise ValueError(f"cannot tell where {d.name} is delivered")
 
 
-def rewrite_media_urls(document: bytes, targets: dict[str, str]) -> bytes:
+def rewrite_media_urls(document: bytes, targets: dict[str, str], sizes: dict[str, int] | None = None) -> bytes:
     """``document`` with each media element whose URL is a key of ``targets`` pointing at its
-    value; a media URL that is not a key is an error (it would name a file nobody receives)."""
+    value; a media URL that is not a key is an error (it would name a file nobody receives).
+    ``sizes`` (by the old URL) sets the ``fileSize`` of ``MediaFile`` and ``Mezzanine``: the
+    delivered files are re-signed, so only the export knows their sizes."""
     root = SafeET.fromstring(document, forbid_dtd=True)
     for el in root.iter():
         local = el.tag.rsplit("}", 1)[-1]
@@ -123,6 +137,8 @@ def rewrite_media_urls(document: bytes, targets: dict[str, str]) -> bytes:
             if url not in targets:
                 raise ValueError(f"the VAST document's {local} {url!r} is none of this creative's files")
             el.text = targets[url]
+            if local in ("MediaFile", "Mezzanine") and sizes and url in sizes:
+                el.set("fileSize", str(sizes[url]))
     ET.register_namespace("", VAST_NS)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
