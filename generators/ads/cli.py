@@ -84,20 +84,9 @@ BACKDROP_HELP = ("auto: extend the frame with the diffusion model when one is co
 
 def _strings(value: str | None) -> str | None:
     """The sha256 of the strings set ``--strings`` names (a file is imported first)."""
-    if value is None:
-        return None
-    if value == "last":
-        from generators.localization.cli import latest_strings
+    from generators.localization.cli import strings_reference
 
-        return latest_strings()
-    if re.fullmatch(r"[0-9a-f]{64}", value):
-        return value
-    path = Path(value)
-    if not path.exists():
-        raise InvalidInput(f"--strings: {value!r} is neither a strings file, the sha256 of an imported set, nor 'last'")
-    from generators.localization.store import import_strings
-
-    return import_strings(path)[0]
+    return strings_reference(value)
 
 
 def shoppable(

@@ -5,6 +5,7 @@ kind's friendly command: the options that build its parameters; the CLI adds TIT
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -68,6 +69,26 @@ def latest_strings() -> str:
     raise InvalidInput("no strings imported yet: give --strings FILE (or run `workbench strings import FILE`)")
 
 
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def strings_reference(value: str | None, *, option: str = "--strings") -> str | None:
+    """The sha256 of the strings set an option names: a file or folder (imported now), the
+    sha256 of a set imported before, or ``last`` (the set imported last); None stays None."""
+    if value is None:
+        return None
+    if value == "last":
+        return latest_strings()
+    if SHA256.fullmatch(value):
+        return value
+    path = Path(value)
+    if not path.exists():
+        raise InvalidInput(f"{option}: {value!r} is neither a strings file or folder, the sha256 of an imported set, nor 'last'")
+    from generators.localization.store import import_strings
+
+    return import_strings(path)[0]
+
+
 def localize(
     strings: Annotated[str | None, typer.Option(help="A strings file or folder to import, or the sha256 of a set imported before (default: the last imported).")] = None,
     locales: Annotated[str | None, typer.Option(help="Comma-separated locales (default: every locale of the set).")] = None,
@@ -76,8 +97,6 @@ def localize(
     date_style: Annotated[str, typer.Option(help="long (12 December) or short (12 Dec).")] = "long",
 ) -> LocalizedParams:
     """Localized key art per locale and placement, with QA flags (overflow, missing glyphs, contrast...)."""
-    import re
-
     kwargs: dict = {"segment": segment, "date_style": date_style}
     if locales:
         kwargs["locales"] = tuple(s.strip() for s in locales.split(",") if s.strip())
@@ -85,15 +104,7 @@ def localize(
         kwargs["formats"] = tuple(s.strip() for s in formats.split(",") if s.strip())
     probe = LocalizedParams(strings="0" * 64, **kwargs)
     probe.check()  # before anything is read or stored
-    if strings is None:
-        sha = latest_strings()
-    elif re.fullmatch(r"[0-9a-f]{64}", strings):
-        sha = strings
-    else:
-        from generators.localization.store import import_strings
-
-        sha, _report = import_strings(Path(strings))
-    return LocalizedParams(strings=sha, **kwargs)
+    return LocalizedParams(strings=strings_reference(strings or "last"), **kwargs)
 
 
 KINDS_LOCALIZED = ("thumbnail", "trailer")

@@ -49,9 +49,7 @@ def trailers(
 
         kwargs["subtitles"] = store_subtitles(subtitles)
     if strings is not None:
-        import re
+        from generators.localization.cli import strings_reference
 
-        from generators.localization.store import import_strings
-
-        kwargs["strings"] = strings if re.fullmatch(r"[0-9a-f]{64}", strings) else import_strings(Path(strings))[0]
+        kwargs["strings"] = strings_reference(strings)
     return TrailerParams(**kwargs)
