@@ -172,6 +172,54 @@ def test_compare_slots_versions_and_explanations(wb, tpl) -> None:
     assert review.query_variants(VariantFilter(segment="romance", version="all"), settings=wb).total == 5
 
 
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A tiny seeded random-weight diffusion model, built here (no hub, no download)."""
+    from generators.diffusion.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-sd", seed=0)
+
+
+@pytest.mark.timeout(600)
+def test_the_explanation_says_in_words_what_counted_and_how_much_a_model_made(wb, tpl, tiny_model, monkeypatch):
+    """Named terms with their readings, and the model-made share of the pixels, read from each
+    treatment's recipe: an outpainted border, the cleaned regions, the whole look of a restyle;
+    none where the treatment ran classically (or no treatment ran)."""
+    from generators.diffusion.treatments import TreatmentParams
+    from generators.thumbnails.kind import _covered_share
+    from workbench import rights
+    from workbench.settings import reset_settings_cache
+
+    plain = review.explain(review.get_rows([tpl.variant_ids[0]], settings=wb)[0])
+    assert plain.model_share is None and plain.facts[0][0] == "Counted most"
+    named = [t.feature for t in plain.terms]
+    assert all("(" in n and not n.startswith(("face_", "saliency")) for n in named), named  # "Sharpness (edge detail 340 …)"
+    assert any(n.startswith("Sharpness (edge detail ") for n in named)
+    monkeypatch.setenv("WORKBENCH_DIFFUSION_MODEL", str(tiny_model))
+    reset_settings_cache()
+    rights.set_rights(TITLE, "allowed", actor="test", settings=wb)
+    fast = {"steps": 3, "work_side": 64, "seed": 1}
+
+    def made(name: str, **options) -> tuple:
+        p = ThumbnailParams(segments=("action",), formats=("9x16",), top_k=1,
+                            treatment=TreatmentParams(name, **{**fast, **options}))
+        [v] = workflow.generate("thumbnail", tpl.title_id, p, settings=Settings(home=wb.home)).variants
+        row = review.get_rows([v.variant_id], settings=wb)[0]
+        return review.explain(row), row.recipe["details"]["treatment"]
+
+    outpainted, recipe = made("outpaint")
+    assert recipe["engine"] == "model" and outpainted.model_share == recipe["generated_share"] > 0.3
+    assert "outpainted by a model" in dict(outpainted.facts)["Treatment"]
+    cleaned, recipe = made("clean", regions=((0.1, 0.1, 0.3, 0.1), (0.2, 0.15, 0.3, 0.1)))
+    boxes = recipe["regions"]["boxes"]
+    assert cleaned.model_share == pytest.approx(_covered_share(boxes)) and 0 < cleaned.model_share < 0.1
+    restyled, _ = made("restyle")
+    assert restyled.model_share == 1.0 and "look" in restyled.details["model_share_note"]
+    classical, recipe = made("outpaint", engine="classical")
+    assert recipe["engine"] == "classical" and classical.model_share is None
+    assert "no model" in dict(classical.facts)["Treatment"]
+
+
 def test_variant_detail_verifies_the_stored_file(wb, tpl) -> None:
     vid = tpl.variant_ids[0]
     review.decide(CREATIVE, [vid], "approve", "lovely", settings=wb)
@@ -399,3 +447,40 @@ def test_cli_users_decisions_and_audit(cli, wb, tpl, tmp_path) -> None:
     # the review app's launcher checks its port before starting anything
     r = cli("review", "--port", "70000")
     assert r.exit_code == 2 and "out of range" in r.output
+
+
+def test_cli_comments_and_share_links(cli, wb, tpl, monkeypatch) -> None:
+    """``workbench comments / comment / shares`` call the library: its checks, its audit events."""
+    from workbench import shares
+
+    monkeypatch.setenv("COLUMNS", "200")  # the tables' cells on one line each
+
+    still = tpl.variant_ids[0]
+    cli("users", "add", "root-admin", "--role", "admin", "--password-stdin", input="correct horse\n")
+    cli("users", "add", "cara", "--role", "creative", "--as", "root-admin", "--password-stdin", input="password123\n")
+    r = cli("comment", str(still), "@cara the logo <b>crowds</b> the face", "--pin", "0.6,0.25,0.3,0.4",
+            "--as", "root-admin")
+    assert r.exit_code == 0 and f"comment 1 added to variant {still} (mentions cara)" in r.output, r.output
+    r = cli("comment", str(still), "Moved it left", "--reply-to", "1", "--as", "cara", "--json")
+    assert r.exit_code == 0 and json.loads(r.output)["parent_id"] == 1
+    r = cli("comment", str(still), "no", "--at", "2", "--as", "cara")
+    assert r.exit_code == 2 and "times are for video" in r.output  # the library's check, one line
+    r = cli("comment", str(still), "no", "--pin", "1.5,0.2", "--as", "cara")
+    assert r.exit_code == 2 and "outside the picture" in r.output
+    r = cli("comments", str(still), "--as", "cara")
+    assert r.exit_code == 0 and "pin 0.6,0.25 box 0.3x0.4" in r.output and "Moved it left" in r.output
+    assert "<b>crowds</b>" in r.output  # as typed: the CLI prints text, never markup
+    [thread] = json.loads(cli("comments", str(still), "--as", "cara", "--json").output)
+    assert thread["author"] == "root-admin" and [c["author"] for c in thread["replies"]] == ["cara"]
+    with open_catalog(wb).session() as s:
+        assert [e.actor for e in s.scalars(sa.select(AuditEvent).where(AuditEvent.action == "comment.add"))] == [
+            "root-admin", "cara"]
+
+    made = shares.create_share(CREATIVE, [still], label="Agency: Ana", settings=wb)
+    r = cli("shares", "list", "--as", "cara", "--json")
+    assert [(s["id"], s["label"], s["state"]) for s in json.loads(r.output)] == [(made.share.id, "Agency: Ana", "live")]
+    assert made.token not in r.output  # the token is shown once, at creation
+    r = cli("shares", "revoke", str(made.share.id), "--as", "cara")
+    assert r.exit_code == 0 and f"share link {made.share.id} for Agency: Ana: revoked" in r.output
+    r = cli("shares", "revoke", "999", "--as", "cara")
+    assert r.exit_code == 2 and "no share link 999" in r.output

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.review_helpers import CREATIVE, LOCALIZER, fast_password_hashing
+from tests.review_helpers import CREATIVE, LOCALIZER, TITLE, fast_password_hashing
 from workbench import comments, notifications, review, shares
 from workbench.access import Actor, PermissionDenied
 from workbench.catalog import open_catalog, repo
@@ -168,19 +168,70 @@ def test_a_mention_notifies_that_user_in_the_app_and_on_the_webhook(tpl, people,
     assert not notifications.for_user(CREATIVE)  # no note to oneself
 
 
-def test_a_new_version_of_a_commented_variant_notifies_once(tpl, people):
+def wait_until(condition, timeout: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+@pytest.mark.timeout(600)
+def test_a_real_worker_tells_commenters_of_a_new_version_and_requesters_of_finished_jobs(tpl, people, webhook,
+                                                                                          tmp_path):
+    """Through the broker and a worker process: when the worker records a regenerated variant,
+    everyone who commented on the slot is notified then (nobody has read anything yet), and the
+    person who asked hears that the job finished; a brief's submitter hears once when its last job
+    is done. The webhook gets the same, from the worker. A second delivery of a finished job adds
+    nothing."""
+    import os
+
+    from workbench import jobs
+    from workbench.catalog.models import Notification
+    from workbench.queue import serving
+    from workbench.regenerate import regenerate
+    from workers.broker import EmbeddedBroker
+    from workers.process import WorkerProcess
+
     still = tpl.variant_ids[2]
     comments.add_comment(LOCALIZER, still, "Brighter please")
-    with open_catalog().session() as session:
-        old = session.get(Variant, still)
-        newer = repo.add_variant(session, title=old.title, asset=old.asset, kind=old.kind, segment=old.segment,
-                                 locale=old.locale, format=old.format, recipe={"generator": "thumbnail", "seed": 99},
-                                 recipe_key="a-new-recipe")
-        new_id, version = newer.id, newer.version
-    [note] = notifications.for_user(LOCALIZER)
-    assert (note.kind, note.variant_id) == ("new_version", new_id) and f"v{version}" in note.text
-    assert len(notifications.for_user(LOCALIZER)) == 1  # looked for again: still one
-    assert not notifications.for_user(CREATIVE)
+    comments.add_comment(CREATIVE, still, "Agreed, and warmer")
+    brief = tmp_path / "launch.json"
+    brief.write_text(json.dumps({"name": "Launch art", "title": TITLE, "generators": [
+        {"kind": "thumbnail", "segments": ["comedy", "drama"], "formats": ["16x9"], "top_k": 1}]}))
+    try:
+        with WorkerProcess({**os.environ, "PYTHONUNBUFFERED": "1"}, tmp_path / "worker.log"):
+            wait_until(lambda: serving("cpu", people))  # its first heartbeat names its queue
+            made = regenerate(ADA, still, {"frame": "next"}, comment="another frame")
+            assert made.dispatch.route == "queued"  # to the live worker
+            submitted = jobs.submit_brief(brief, requested_by="cara")
+            done = jobs.wait([made.job.id, *(j.id for j in submitted.jobs)], timeout=300)
+    finally:
+        EmbeddedBroker(people.home).stop()
+    assert [j.state for j in done] == ["succeeded"] * 3, [(j.state, j.error) for j in done]
+    [new_id] = done[0].variant_ids
+    assert done[0].requested_by == "ada" and done[0].source_variant_id == still
+    assert {j.requested_by for j in done[1:]} == {"cara"} and {j.brief_name for j in done[1:]} == {"Launch art"}
+
+    def rows() -> list[tuple]:
+        with open_catalog().session() as session:
+            return sorted(session.execute(sa.select(Notification.recipient, Notification.kind, Notification.variant_id,
+                                                    Notification.text)).all())
+
+    told = rows()  # written by the worker: no one has read their notifications
+    assert [(r, k, v) for r, k, v, _ in told if k == "new_version"] == [("cara", "new_version", new_id),
+                                                                       ("lou", "new_version", new_id)]
+    [(_, _, _, job_text)] = [t for t in told if t[:2] == ("ada", "job")]
+    assert job_text.startswith(f"Job {made.job.id} finished: 1 variant") and f"new version of #{still}" in job_text
+    assert len([t for t in told if t[:2] == ("cara", "job")]) == 2  # each brief job
+    [(_, _, _, batch_text)] = [t for t in told if t[:2] == ("cara", "batch")]
+    assert batch_text == "Batch finished: brief 'Launch art', 2 of 2 jobs succeeded (2 variants)."
+    assert sorted((h["recipient"], h["kind"]) for h in webhook) == [
+        ("ada", "job"), ("cara", "batch"), ("cara", "job"), ("cara", "job"), ("cara", "new_version"),
+        ("lou", "new_version")]
+    assert [n.kind for n in notifications.for_user(LOCALIZER)] == ["new_version"]
+    assert jobs.run_job(made.job.id).outcome == "done" and rows() == told  # a redelivery tells nothing new
 
 
 def test_a_webhook_that_fails_never_fails_the_comment(tpl, people, monkeypatch, caplog):

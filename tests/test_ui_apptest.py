@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from tests.ui_support import PASSWORD
 from workbench import review
 from workbench.catalog import open_catalog
+from workbench.access import PermissionDenied
 from workbench.catalog.models import AuditEvent, ReviewEvent, Variant
 
 UI = Path(__file__).resolve().parents[1] / "ui"
@@ -55,6 +56,18 @@ def texts(elements) -> str:
 def statuses() -> dict[int, str]:
     with open_catalog().session() as session:
         return dict(session.execute(sa.select(Variant.id, Variant.review_status)).all())
+
+
+def table_rows(at: AppTest, column: str) -> list[dict[str, str]]:
+    """The rows of the one static table with ``column``, as shown (Markdown escapes removed)."""
+    [table] = [t.value for t in at.table if column in t.value.columns]
+    unescape = lambda v: re.sub(r"\\(.)", r"\1", str(v))  # noqa: E731
+    return [{unescape(k): unescape(v) for k, v in row.items()} for row in table.to_dict("records")]
+
+
+def job_bars(at: AppTest) -> list:
+    """The progress bars of jobs (the page's other bars chart a score's terms)."""
+    return [p for p in at.get("progress") if "job" in p.proto.text]
 
 
 def button(at: AppTest, label: str):
@@ -248,8 +261,10 @@ def test_approve_on_the_variant_page(ui_home):
     no_exception(at)
     assert statuses()[vid] == "approved"
     assert f"Approved variant #{vid}" in texts(at.success)
-    [history] = [d.value for d in at.dataframe if "comment" in d.value.columns]
-    assert list(history["action"]) == ["approve"] and list(history["who"]) == ["cara"]
+    history = table_rows(at, "Comment")
+    assert [(h["Action"], h["Who"], h["Comment"]) for h in history] == [("approve", "cara", "–")]
+    assert history[0]["Details"] == "pending → approved · v1"  # in words, no JSON
+    assert history[0]["When"].endswith("UTC")  # AppTest has no browser time zone: UTC, said so
 
 
 def test_reject_needs_a_comment(ui_home):
@@ -272,9 +287,8 @@ def test_reject_needs_a_comment(ui_home):
     with open_catalog().session() as session:
         [event] = session.scalars(sa.select(ReviewEvent)).all()
     assert (event.action, event.actor, event.comment) == ("reject", "cara", comment)
-    # the comment shows in the history table, as text; no markdown on the page carries it raw
-    [history] = [d.value for d in at.dataframe if "comment" in d.value.columns]
-    assert list(history["comment"]) == [comment]
+    # the comment shows in the history table, escaped (the table's cells are Markdown)
+    assert [h["Comment"] for h in table_rows(at, "Comment")] == [comment]
     assert not any("<script>" in m.value for m in at.markdown)
 
 
@@ -308,7 +322,7 @@ def test_request_changes_and_regenerate(ui_home):
         assert "regeneration could not start" in texts(at.error)
     else:
         job_id = at.session_state[f"v_job_{vid}"]
-        [bar] = at.get("progress")
+        [bar] = job_bars(at)
         assert f"Regenerating: job {job_id}" in bar.proto.text
         with open_catalog().session() as session:
             [event] = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "variant.regenerate")).all()
@@ -328,7 +342,7 @@ def test_regeneration_progress_follows_the_job(ui_home):
     at.session_state[f"v_job_{vid}"] = job.id
     page(at, "views/variant.py", id=str(vid))
     no_exception(at)
-    [bar] = at.get("progress")
+    [bar] = job_bars(at)
     assert f"job {job.id} queued" in bar.proto.text
     with open_catalog().session() as session:
         row = session.get(Job, job.id)
@@ -364,6 +378,48 @@ def test_a_video_variant_plays_on_its_page(ui_home):
 # -- compare ----------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A tiny seeded random-weight diffusion model, built here (no hub, no download)."""
+    from generators.diffusion.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-sd", seed=0)
+
+
+def test_the_model_made_share_is_stated_on_the_card_and_the_page_in_plain_words(ui_home, tiny_model, monkeypatch):
+    from generators.diffusion.treatments import TreatmentParams
+    from generators.thumbnails.generator import ThumbnailParams
+    from workbench import rights, workflow
+    from workbench.settings import reset_settings_cache
+
+    monkeypatch.setenv("WORKBENCH_DIFFUSION_MODEL", str(tiny_model))
+    reset_settings_cache()
+    rights.set_rights("Sample", "allowed", actor="test")
+    treatment = TreatmentParams("outpaint", steps=3, work_side=64, seed=1)
+    [v] = workflow.generate("thumbnail", "Sample", ThumbnailParams(segments=("action",), formats=("9x16",), top_k=1,
+                                                                   treatment=treatment)).variants
+    share = review.explain(review.get_rows([v.variant_id])[0]).model_share
+    words = f"{share * 100:.0f} % of the pixels"
+    at = no_exception(app("cara"))  # the queue: the card says it; the other cards (no model) say nothing
+    assert f"model-made: {words}" in texts(at.caption)
+    assert texts(at.caption).count("model-made") == 1
+    at = no_exception(page(at, "views/variant.py", id=str(v.variant_id)))
+    shown = texts(at.markdown)
+    assert f"model-made: {words}" in shown
+    assert f"**Model-made pixels:** {words}: the area around the frame was generated; the frame itself is real (tiny-sd)" \
+        in shown
+    assert "outpainted by a model" in shown
+    # how it was made: settings in words; the stored recipe only behind its toggle
+    settings_table = table_rows(at, "Setting")
+    assert {r["Setting"] for r in settings_table} >= {"segment", "format", "treatment"}
+    assert not any(r["Value"] in ("None", "null", "") or r["Value"].startswith("{") for r in settings_table)
+    assert not at.json
+    at.toggle(key=f"recipe_raw_{v.variant_id}").set_value(True).run()
+    assert at.json
+    plain = no_exception(page(at, "views/variant.py", id=str(min(statuses()))))
+    assert "**Model-made pixels:** none: no model ran (classical processing only)" in texts(plain.markdown)
+
+
 def test_compare_shows_each_slot_with_why_and_recipe(ui_home):
     at = app("cara")
     rows = review.query_variants(review.VariantFilter(segment="romance"), settings=None).items
@@ -373,8 +429,8 @@ def test_compare_shows_each_slot_with_why_and_recipe(ui_home):
     assert at.selectbox(key="c_segment").value == "romance"
     assert at.selectbox(key="c_placement").value == anchor.placement
     assert "Why this frame" in texts(at.markdown)
-    assert at.dataframe, "the score terms table"
-    assert {"feature", "contribution"} <= set(at.dataframe[0].value.columns)
+    bars = [re.sub(r"\\(.)", r"\1", p.proto.text) for p in at.get("progress")]  # the terms as bars, in words
+    assert bars and all(re.search(r"(adds|takes) \d\.\d{3} (to|off) the score", b) for b in bars), bars
     assert at.json, "the recipe"
     at.selectbox(key="c_placement").set_value("All").run()
     assert "3 slots" in texts(at.caption)  # the romance picks of the three placements
@@ -409,7 +465,77 @@ def test_admin_adds_a_user(ui_home):
     assert authenticate("nina", "a long enough password").role == "localization"
 
 
+def test_users_page_lists_changes_roles_disables_and_keeps_the_last_admin(ui_home):
+    from workbench.access import Actor
+    from workbench.users import SessionExpired, actor_for_session, list_users, login
+
+    lou_token = login("lou", PASSWORD)[1]
+    at = no_exception(page(app("ada"), "views/users.py"))
+    assert "4 accounts · 4 enabled" in texts(at.caption)
+    assert at.selectbox(key="u_role_lou").value == "localization"
+    shown = texts(at.markdown)
+    assert "never" in shown and "UTC" in shown  # otto never logged in; ada and lou did (UTC under AppTest)
+    at.selectbox(key="u_role_lou").set_value("creative").run()
+    no_exception(at)
+    assert "lou is now creative" in texts(at.success) and at.selectbox(key="u_role_lou").value == "creative"
+    button(at, "Disable lou").click().run()
+    assert "lou is disabled" in texts(at.success)
+    with pytest.raises(SessionExpired):
+        actor_for_session(lou_token)  # the disabled account's sessions ended
+    button(at, "Enable lou").click().run()
+    assert {u.name: (u.role, u.disabled) for u in list_users()}["lou"] == ("creative", False)
+
+    # the last enabled admin: a clear refusal, and the page keeps showing the role she has
+    at.selectbox(key="u_role_ada").set_value("creative").run()
+    no_exception(at)
+    assert "ada is the last enabled admin: make another admin first" in texts(at.error)
+    assert at.selectbox(key="u_role_ada").value == "admin"
+    button(at, "Disable ada").click().run()
+    assert "ada is the last enabled admin" in texts(at.error)
+    assert {u.name: u.role for u in list_users()}["ada"] == "admin"
+    with open_catalog().session() as session:
+        actions = list(session.scalars(sa.select(AuditEvent.action).where(AuditEvent.action.startswith("user."))))
+    assert actions == ["user.add"] * 4 + ["user.role", "user.disable", "user.enable"]
+    with pytest.raises(PermissionDenied):
+        list_users(by=Actor("cara", "creative"))  # the library refuses whoever is not an admin
+
+
 # -- jobs -------------------------------------------------------------------------------------
+
+
+def test_jobs_page_says_who_asked_for_what_and_links_what_it_made(ui_home):
+    from workbench.access import Actor
+    from workbench.briefs import JobSpec
+    from workbench.jobs import create_jobs, run_job
+    from workbench.regenerate import regenerate
+
+    source = max(statuses())
+    made = regenerate(Actor("cara", "creative"), source, {"frame": "next"})
+    assert run_job(made.job.id).outcome == "done"  # the job itself, run by the library as a worker runs it
+    [new] = set(statuses()) - {v for v in statuses() if v <= source}
+    [(queued, _)] = create_jobs([JobSpec(kind="thumbnail", title="Sample", params={"segments": ["kids"], "top_k": 1})],
+                                brief_name="Launch art", requested_by="lou")
+    at = page(app("cara"), "views/jobs.py")
+    at.multiselect(key="j_states").set_value(list(("queued", "running", "failed", "cancelled", "succeeded"))).run()
+    no_exception(at)
+    shown = texts(at.markdown)
+    assert "Asked by **cara**" in shown and "Asked by **lou** · brief “Launch art”" in shown
+    links = {str(p.proto.label): p.proto.query_string for p in at.get("page_link")}
+    regenerated = next(label for label in links if label.startswith(f"Makes a new version of \\#{source}"))
+    assert links[regenerated] == f"id={source}"
+    assert "Made 1 variant:" in shown and any(q == f"id={new}" for q in links.values())
+    assert "For segments kids · picks per placement 1" in texts(at.caption)
+    at.selectbox(key="j_asked").set_value("lou").run()
+    assert f"**{queued.id}**" in texts(at.markdown) and f"**{made.job.id}**" not in texts(at.markdown)
+    at.selectbox(key="j_asked").set_value(None).run()
+    at.selectbox(key="j_kind").set_value("thumbnail").run()
+    assert f"**{made.job.id}**" in texts(at.markdown)
+
+    # a job's variants in the queue (its "in the queue" link: ?job=N)
+    at = no_exception(page(app("cara"), "views/queue.py", job=str(made.job.id), version="all"))
+    assert "**1** variants" in texts(at.markdown) and f"Only the variants job {made.job.id} made" in texts(at.info)
+    button(at, "Show every job's variants").click().run()
+    assert "job" not in at.query_params and "**1** variants" not in texts(at.markdown)
 
 
 def test_jobs_page_lists_cancels_and_retries(ui_home):
@@ -455,14 +581,16 @@ def test_audit_page_filters_and_offers_csv(ui_home, monkeypatch):
     review.decide(Actor("cara", "creative"), [second], "reject", "=HYPERLINK(\"http://x\") off brand")
     at = no_exception(page(app("otto"), "views/audit.py"))
     table = at.dataframe[0].value
-    assert {"review.approve", "review.reject", "login.ok"} <= set(table["action"])
+    assert {"review.approve", "review.reject", "login.ok"} <= set(table["Action"])
     at.text_input(key="a_action").set_value("review").run()
     table = at.dataframe[0].value
-    assert set(table["action"]) == {"review.approve", "review.reject"}
+    assert set(table["Action"]) == {"review.approve", "review.reject"}
     assert "2 events" in texts(at.caption)
+    assert not table.isna().any().any() and "None" not in table.to_string()  # no empty or "None" cells
     at.text_input(key="a_variant").set_value(str(second)).run()
     table = at.dataframe[0].value
-    assert list(table["variant"]) == [second] and list(table["who"]) == ["cara"]
+    assert list(table["Variant"]) == [f"#{second}"] and list(table["Who"]) == ["cara"]
+    assert list(table["Details"]) == ["pending → rejected · v1"]
     [download] = at.get("download_button")
     assert download.proto.label == "Download CSV" and not download.proto.disabled
     lines = offered[-1].splitlines()
@@ -541,7 +669,7 @@ def test_no_page_enables_raw_html():
                                              "new Function")), (name, script)
 
 
-SCRIPTS = {"components.py": ("_COOKIE_JS",), "keys.py": ("_KEYS_JS",)}  # module -> its fixed scripts
+SCRIPTS = {"components.py": ("_COOKIE_JS",), "keys.py": ("_KEYS_JS",), "mentions.py": ("_MENTIONS_JS",), "viewers.py": ("_LIGHTBOX_JS", "_PLAYER_JS", "_SLIDER_JS", "_PINPAD_JS", "_SCREEN_JS")}  # module -> its fixed scripts
 
 
 def test_the_ui_never_imports_the_workers_package():
@@ -663,11 +791,11 @@ def test_export_and_audit_of_a_title_named_all_titles_pick_that_title(ui_home):
     at = no_exception(page(app("otto"), "views/audit.py"))
     at.text_input(key="a_action").set_value("review").run()
     at.selectbox(key="a_title").set_value("All titles").run()
-    assert list(at.dataframe[0].value["variant"]) == [named_all_titles]
+    assert list(at.dataframe[0].value["Variant"]) == [f"#{named_all_titles}"]
     at.selectbox(key="a_title").set_value("All").run()
-    assert list(at.dataframe[0].value["variant"]) == [named_all]
+    assert list(at.dataframe[0].value["Variant"]) == [f"#{named_all}"]
     at.selectbox(key="a_title").set_value(None).run()
-    assert sorted(at.dataframe[0].value["variant"]) == sorted([base, named_all_titles, named_all])
+    assert sorted(at.dataframe[0].value["Variant"]) == sorted(f"#{i}" for i in (base, named_all_titles, named_all))
 
 
 # -- batch decisions act on what is shown (issue 10 item 18) -------------------------------------
@@ -767,7 +895,7 @@ def test_regenerate_with_no_worker_says_so_at_once(ui_home):
     vid = max(statuses())
     at = request_changes_with_regeneration(app("cara"), vid)
     job_id = at.session_state[f"v_job_{vid}"]
-    [bar] = at.get("progress")
+    [bar] = job_bars(at)
     assert f"Regenerating: job {job_id} queued" in bar.proto.text
     shown = texts(at.warning)
     assert "no worker serves the cpu queue" in shown and "workbench worker --queues cpu" in shown
@@ -806,7 +934,7 @@ def test_regenerate_inline_runs_here_and_the_new_version_appears(ui_home, monkey
     assert "The new version is in the queue as pending" in texts(at.success)
     [new] = set(statuses()) - before
     assert statuses()[new] == "pending"
-    assert any("v2 · pending" in str(link.proto.label) for link in at.get("page_link"))
+    assert any(b.label.startswith("v2 · pending") for b in at.button)  # the new version, one click away
 
 
 # -- login throttling, sessions from the cookie (issue 10 items 20, 21) ---------------------------
@@ -992,3 +1120,32 @@ def test_crop_windows_are_drawn_on_the_cached_preview(ui_home):
     assert picture.getpixel((x0, mid_y)) == media.BOX_COLOURS[1]  # the second delivery's window
     assert picture.getpixel((x0 - 3, mid_y)) != media.BOX_COLOURS[1]
     assert y0 > 0
+
+
+def test_texts_on_a_variant_and_what_its_kind_read_off_the_file_read_as_text():
+    """A kind's copy lines (drawn text beside its source) and inspection (facts, problems) as
+    the variant page shows them: tables of text, escaped, "–" for nothing, problems in red."""
+
+    def page_of_panels():
+        from generators.base import CopyLine, Explanation, Inspection
+        from ui import panels
+
+        info = Explanation(heading="Why this placement", copy=(
+            CopyLine("title", "Été <b>brûlant</b>", "Burning **Summer**", "fr-FR", ("overflow",)),
+            CopyLine("date", "12 juin", None, "fr-FR")))
+        panels.copy_panel(info)
+        panels.inspection_panel(Inspection(facts=(("QR code", "https://ex.example/p?id=1&x=<y>"),),
+                                           problems=("the QR code does not decode to its URL",)))
+
+    at = AppTest.from_function(page_of_panels, default_timeout=TIMEOUT).run()
+    no_exception(at)
+    [table] = [t.value for t in at.table]
+    unescape = lambda v: re.sub(r"\\(.)", r"\1", str(v))  # noqa: E731
+    rows = [{unescape(k): unescape(v) for k, v in r.items()} for r in table.to_dict("records")]
+    assert rows == [
+        {"Text": "title", "As drawn": "Été <b>brûlant</b>", "Source": "Burning **Summer**", "Locale": "fr-FR",
+         "QA flags": "overflow"},
+        {"Text": "date", "As drawn": "12 juin", "Source": "–", "Locale": "fr-FR", "QA flags": "–"}]
+    assert table.iloc[0]["As drawn"] == "Été \\<b\\>brûlant\\</b\\>"  # escaped: the table's cells are Markdown
+    assert "The QR code does not decode to its URL" in texts(at.error)
+    assert "**QR code:** https://ex.example/p?id=1&x=<y>" in texts(at.markdown)

@@ -98,11 +98,40 @@ def test_approve_and_next_through_ten_variants_with_the_keyboard(server, browser
     now = statuses()
     assert [now[i] for i in order[:10]] == ["approved"] * 10
     assert [now[i] for i in order[10:]] == ["pending"] * (len(order) - 10)
-    # reject and next: the comment is required (the form, with the mouse)
-    page.locator('textarea[aria-label="Comment (required)"]:visible').fill("Too dark")
-    page.get_by_role("button", name="Send and next").click()
-    page.get_by_text(f"Rejected. Next: #{order[11]}.").wait_for(timeout=WAIT_MS)
-    assert statuses()[order[10]] == "rejected"
+
+    # r right after a page switch (j / k follow the links), typed ahead: every time the cursor
+    # lands in the decision's comment box; Escape leaves it without typing anything
+    for n, key in enumerate("jkjkj"):
+        page.keyboard.press(key)
+        page.keyboard.press("r")
+        page.wait_for_function("() => document.activeElement?.getAttribute('aria-label') === 'Comment (required)'",
+                               timeout=WAIT_MS)
+        shown = order[11] if key == "j" else order[10]
+        assert f"id={shown}" in page.url, (n, key, page.url)
+        page.keyboard.press("Escape")
+        assert page.evaluate("() => document.activeElement?.tagName") != "TEXTAREA"
+    assert page.locator('textarea[aria-label="Comment (required)"]').input_value() == ""
+    # reject and next with the keyboard only: r, the comment, Ctrl+Enter (sends and moves on)
+    page.keyboard.press("r")
+    page.wait_for_function("() => document.activeElement?.getAttribute('aria-label') === 'Comment (required)'",
+                           timeout=WAIT_MS)
+    page.keyboard.type("Too dark")
+    page.keyboard.press("Control+Enter")
+    page.get_by_text(f"Rejected. Next: #{order[10]}.").wait_for(timeout=WAIT_MS)  # the search wraps to the start
+    page.keyboard.press("r")  # after a rerun (no page switch) too
+    page.wait_for_function("() => document.activeElement?.getAttribute('aria-label') === 'Comment (required)'",
+                           timeout=WAIT_MS)
+    assert page.locator('textarea[aria-label="Comment (required)"]').input_value() == ""  # not the last one's text
+    page.keyboard.type("Too soft")
+    page.keyboard.press("Control+Enter")
+    page.get_by_text("Rejected. No more pending variants in this view.").wait_for(timeout=WAIT_MS)
+    assert [statuses()[i] for i in order[10:]] == ["rejected", "rejected"]
+    # ? shows the shortcuts, Escape closes them
+    settle(page)
+    page.keyboard.press("?")
+    page.get_by_role("dialog").get_by_text("approve and go to the next pending variant").wait_for(timeout=WAIT_MS)
+    page.keyboard.press("Escape")
+    page.get_by_role("dialog").wait_for(state="detached", timeout=WAIT_MS)
     assert not errors, errors
     print(f"approve-and-next round trips (s): {[round(t, 2) for t in timings]}")
     context.close()
@@ -128,7 +157,14 @@ def test_a_pinned_comment_is_seen_and_answered_and_a_timecode_seeks(server, brow
     cara.keyboard.press("c")  # c: the new comment box
     cara.wait_for_function("() => document.activeElement?.getAttribute('aria-label') === 'New comment'",
                            timeout=WAIT_MS)
-    cara.keyboard.type("@lou the logo <b>crowds</b> the face")
+    cara.keyboard.type("@l")  # "@" suggests names; the arrow keys and Enter pick one
+    suggestions = cara.get_by_role("listbox", name="People to mention")
+    suggestions.get_by_role("option", name="@lou").wait_for(timeout=WAIT_MS)
+    assert suggestions.get_by_role("option").all_inner_texts() == ["@lou"]
+    cara.keyboard.press("Enter")
+    suggestions.wait_for(state="detached", timeout=WAIT_MS)
+    cara.keyboard.type("the logo <b>crowds</b> the face")
+    assert cara.get_by_label("New comment").input_value() == "@lou the logo <b>crowds</b> the face"
     cara.get_by_label("Pin x").fill("0.6")
     cara.get_by_label("Pin y").fill("0.25")
     cara.get_by_label("Box width").fill("0.3")

@@ -8,7 +8,9 @@ Nothing here decides anything: hiding a button is for usability, the library che
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
+import zoneinfo
 from collections.abc import Iterator
 from typing import Any
 
@@ -219,6 +221,43 @@ def dash(value: Any) -> str:
     return "–" if value in (None, "") else str(value)
 
 
+# -- times in the reader's own time zone ----------------------------------------------------------
+
+
+def user_timezone() -> dt.tzinfo:
+    """The browser's time zone (Streamlit reads it from the page: an IANA name, or at least the
+    offset), UTC when the browser did not say (AppTest, a script without a page)."""
+    try:
+        name = st.context.timezone
+        offset = st.context.timezone_offset
+    except Exception:  # noqa: BLE001 (no client context)
+        name = offset = None
+    if name:
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    if isinstance(offset, int | float):  # JavaScript's getTimezoneOffset: minutes *behind* UTC
+        return dt.timezone(dt.timedelta(minutes=-offset))
+    return dt.UTC
+
+
+def local_time(when: Any, *, seconds: bool = False) -> str:
+    """A catalog time (ISO 8601 text or an aware datetime, UTC) as the reader's clock shows it:
+    "6 Dec 2026, 15:04 CET". "–" for none; the text as given when it is not a time."""
+    if when in (None, ""):
+        return "–"
+    try:
+        moment = when if isinstance(when, dt.datetime) else dt.datetime.fromisoformat(str(when))
+    except ValueError:
+        return str(when)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)  # the catalog keeps UTC
+    local = moment.astimezone(user_timezone())
+    zone = local.tzname() or ""  # "CET", or "UTC+01:00" when only the offset is known
+    return f"{local.day} {local:%b %Y, %H:%M{':%S' if seconds else ''}} {zone}".rstrip()
+
+
 def slot_format(fmt: str | None) -> str:
     """``16x9.jpg.pick2`` as people say it: ``16x9 pick 2`` (the one parser: workbench.creative.Slot)."""
     from workbench.creative import slot_label
@@ -275,7 +314,9 @@ def any_select(container: Any, label: str, values: Any, *, key: str, any_label: 
         shown[value] = text
     options = [ANY, *values]
     index = options.index(current) if current is not None and current in values else 0
-    return container.selectbox(label, options, index=index, key=key,
+    # a state of None (a filter reset from the address) reads as "no choice" to Streamlit, which
+    # would show its "Choose an option" placeholder: here None is the "any" choice, so say so
+    return container.selectbox(label, options, index=index, key=key, placeholder=any_label,
                                format_func=lambda v: any_label if v is None else shown.get(v, str(v)), **kwargs)
 
 
@@ -303,7 +344,8 @@ def sentence(message: Any) -> str:
 
 # -- the queue's view in the address -------------------------------------------------------------
 
-QUEUE_PARAMS = ("title", "kind", "segment", "locale", "format", "status", "flag", "version", "sort", "q", "per", "page")
+QUEUE_PARAMS = ("title", "kind", "segment", "locale", "format", "status", "flag", "version", "sort", "q", "job", "per",
+                "page")
 SORTS = {"newest": "Newest first", "score": "Best score first", "flags": "Flagged first"}
 
 
@@ -312,6 +354,7 @@ def queue_view(params: Any = None) -> tuple[Any, str, int, int]:
     score&q=…``): what the queue shows, and what "next" means on a variant page opened from it.
     Values the catalog does not hold are ignored."""
     from workbench import review
+    from workbench.ids import parse_id
 
     params = params if params is not None else st.query_params
     get = (lambda k: params.get(k)) if hasattr(params, "get") else (lambda k: None)
@@ -325,11 +368,15 @@ def queue_view(params: Any = None) -> tuple[Any, str, int, int]:
     except ValueError:
         page = 1
     search = (get("q") or "").strip()[:review.SEARCH_MAX] or None
+    try:
+        job = parse_id(get("job"), "job id") if get("job") else None
+    except WorkbenchError:
+        job = None
     flt = review.VariantFilter(title=get("title") or None, kind=get("kind") or None, segment=get("segment") or None,
                                locale=get("locale") or None, format=get("format") or None,
                                status=get("status") if get("status") in review.REVIEW_STATUSES else None,
                                version="all" if get("version") == "all" else "latest",
-                               flag=get("flag") or None, search=search)
+                               flag=get("flag") or None, search=search, job=job)
     return flt, sort, per, page
 
 
@@ -344,6 +391,8 @@ def queue_params(flt: Any, sort: str = "newest", per: int | None = None, page: i
         out["version"] = "all"
     if flt.search:
         out["q"] = flt.search
+    if flt.job is not None:
+        out["job"] = str(flt.job)
     if sort != "newest":
         out["sort"] = sort
     if per not in (None, 24):

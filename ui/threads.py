@@ -7,13 +7,14 @@ from typing import Any
 
 import streamlit as st
 
-from ui.components import error, flash, md, reported, settings
+from ui.components import error, flash, local_time, md, reported, settings
 from ui.media import timecode
 from workbench.access import Actor
 from workbench.errors import WorkbenchError
 
 def when(iso: str) -> str:
-    return str(iso)[:16].replace("T", " ") + " UTC"
+    """A comment's (or link's) time on the reader's clock."""
+    return local_time(iso)
 
 
 def time_label(t: Any) -> str:
@@ -54,7 +55,7 @@ def comment_panel(author: Any, row: Any, *, may_comment: bool, may_resolve: bool
             for r in t.replies:
                 st.markdown(f"↳ **{md(r.author)}** · {md(when(r.at))}")
                 st.text(r.body)
-            actions = st.columns(3)
+            actions = st.columns([3, 2])  # the first label is long: never cut
             if t.pin is not None and actions[0].button(
                     f"Hide comment {t.id} on the picture" if selected == t.id else f"Show comment {t.id} on the picture",
                     key=f"{prefix}_show_{t.id}"):
@@ -73,6 +74,9 @@ def comment_panel(author: Any, row: Any, *, may_comment: bool, may_resolve: bool
                             comments.add_comment(author, row.id, text, parent_id=t.id, settings=settings())
                             st.rerun()
     if may_comment:
+        from ui import mentions
+
+        mentions.autocomplete(author)  # "@" in the boxes below suggests names
         with st.form(f"{prefix}_new_{row.id}", clear_on_submit=True):
             body = st.text_area("New comment", key=f"{prefix}_body", max_chars=2000,
                                 placeholder="@name to mention someone")
@@ -83,14 +87,18 @@ def comment_panel(author: Any, row: Any, *, may_comment: bool, may_resolve: bool
                 end = cols[1].number_input("Until (seconds, optional)", min_value=0.0, value=None, step=0.1,
                                            key=f"{prefix}_t1")
             else:
-                st.caption("Pin: where on the picture, from the left and top edges (0 to 1); a box also has a size.")
+                st.caption("Pin: where on the picture, from the left and top edges (0 to 1); a box also has a size. "
+                           "Where the picture has a pin tool, a click or a drag on it fills these in.")
                 cols = st.columns(4)
-                px = cols[0].number_input("Pin x", min_value=0.0, max_value=1.0, value=None, step=0.05, key=f"{prefix}_px")
-                py = cols[1].number_input("Pin y", min_value=0.0, max_value=1.0, value=None, step=0.05, key=f"{prefix}_py")
-                pw = cols[2].number_input("Box width", min_value=0.0, max_value=1.0, value=None, step=0.05,
-                                          key=f"{prefix}_pw")
-                ph = cols[3].number_input("Box height", min_value=0.0, max_value=1.0, value=None, step=0.05,
-                                          key=f"{prefix}_ph")
+                # three decimals: a click of the pin tool lands within a pixel of a 1,000-px picture
+                px = cols[0].number_input("Pin x", min_value=0.0, max_value=1.0, value=None, step=0.01, format="%.3f",
+                                          key=f"{prefix}_px")
+                py = cols[1].number_input("Pin y", min_value=0.0, max_value=1.0, value=None, step=0.01, format="%.3f",
+                                          key=f"{prefix}_py")
+                pw = cols[2].number_input("Box width", min_value=0.0, max_value=1.0, value=None, step=0.01,
+                                          format="%.3f", key=f"{prefix}_pw")
+                ph = cols[3].number_input("Box height", min_value=0.0, max_value=1.0, value=None, step=0.01,
+                                          format="%.3f", key=f"{prefix}_ph")
             sent = st.form_submit_button("Add comment")
         if sent:
             try:
@@ -126,9 +134,10 @@ def notification_bell(actor: Actor) -> None:
     unread = sum(not n.read for n in items)
     with st.popover(f"Notifications: {unread} unread" if unread else "Notifications", icon=":material/notifications:"):
         if not items:
-            st.caption("Nothing yet: mentions, new versions of what you commented on, finished batches.")
+            st.caption("Nothing yet: mentions, new versions of what you commented on, finished jobs and batches.")
         for n in items:
             st.markdown(("**new** · " if not n.read else "") + md(n.text))
+            st.caption(md(local_time(n.at)))
             if n.variant_id:
                 st.page_link("views/variant.py", label=f"Open variant #{n.variant_id} (notification {n.id})",
                              query_params={"id": str(n.variant_id)})

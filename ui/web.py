@@ -18,6 +18,12 @@ What Streamlit leaves open, and what this closes (``docs/review.md`` has the who
 * **The session cookie** (see :mod:`ui.sessions`): ``POST /_wb/session`` exchanges a single-use
   handoff code for an ``HttpOnly; SameSite=Strict`` cookie; ``POST /_wb/logout`` clears a cookie
   whose session has ended.
+* **Media by variant** (``GET /_wb/media/<variant id>/<what>``, :mod:`ui.mediafiles`): the
+  full-size file for the lightbox, a video's review copy (with byte ranges, so the player can
+  seek), previews and shot stills for the app's scripts, which need a stable address. Served
+  only to a live login (any variant: every role may view every variant) or to a live share link
+  (only the variants it names); checked per request, so they stop at logout or revocation. The
+  address holds an id and a fixed word, never a token: the cookie travels by itself.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 _HEADER_NAMES = frozenset(name for name, _ in SECURITY_HEADERS)
 BLOCKED_PREFIXES = ("/_stcore/metrics", "/_stcore/agent")  # 404
 SESSION_PREFIXES = ("/media/", "/_stcore/upload_file")  # 403 without a live session cookie
+MEDIA_ROUTE = "/_wb/media"  # GET /_wb/media/<variant id>/<what>: see ui.mediafiles
+_MEDIA_PATH = re.compile(r"/_wb/media/(?P<id>[1-9][0-9]{0,17})/(?P<what>[a-z0-9-]{1,16})")
 MAX_BODY = 1024
 
 Scope = dict[str, Any]
@@ -63,6 +71,12 @@ def base_path() -> str:
 def url(route: str) -> str:
     """A route of this module as the browser calls it (under the base path)."""
     return base_path() + route
+
+
+def media_url(variant_id: int, what: str) -> str:
+    """The same-origin address of one of a variant's media (``file``, ``play``,
+    ``preview-640``, ``shot-3``: :mod:`ui.mediafiles`), for the app's scripts."""
+    return url(f"{MEDIA_ROUTE}/{int(variant_id)}/{what}")
 
 
 def app_path(raw: str) -> str:
@@ -144,6 +158,29 @@ async def live_share_cookie(scope: Scope) -> bool:
     from anyio import to_thread
 
     return await to_thread.run_sync(share_is_live, token)
+
+
+def share_allows(token: str, variant_id: int) -> bool:
+    """Whether a live share link names ``variant_id`` (blocking: a database read)."""
+    from workbench.settings import get_settings
+    from workbench.shares import ShareExpired, grant_for_token
+
+    try:
+        return variant_id in grant_for_token(token, settings=get_settings()).variant_ids
+    except ShareExpired:
+        return False
+
+
+async def may_see_variant(scope: Scope, variant_id: int) -> bool:
+    """A live login may see any variant; a live share link only the variants it names."""
+    if await live_cookie(scope):
+        return True
+    token = cookie_token(scope, sessions.SHARE_COOKIE)
+    if token is None:
+        return False
+    from anyio import to_thread
+
+    return await to_thread.run_sync(share_allows, token, variant_id)
 
 
 def _is_https(scope: Scope) -> bool:
@@ -255,6 +292,9 @@ class Guard:
             if not live:
                 await respond(send, 403, b"Log in to see this.")
                 return
+        if _matches(path, (MEDIA_ROUTE,)):
+            await serve_media(scope, receive, send, path)
+            return
         if path in (sessions.SESSION_ROUTE, sessions.LOGOUT_ROUTE, sessions.SHARE_ROUTE):
             if scope.get("method") != "POST":
                 await respond(send, 405, b"Method Not Allowed", headers=((b"allow", b"POST"),))
@@ -270,6 +310,47 @@ class Guard:
                     await respond(send, 503, {"error": "the session could not be checked: try again"})
             return
         await self.app(scope, receive, send)
+
+
+async def serve_media(scope: Scope, receive: Receive, send: Send, path: str) -> None:
+    """``GET /_wb/media/<variant id>/<what>``: the variant's file (:mod:`ui.mediafiles`) to
+    whoever may see the variant, else 403. An address that is not an id and a word is 404; an
+    unknown variant or name is 404 only after the access check, so a stranger learns nothing
+    about the catalog. Byte ranges (video seeking) and HEAD are
+    Starlette's ``FileResponse``; the ETag is content-addressed and ``no-cache`` makes the
+    browser ask again each time (a 304 costs nothing), so a logged-out browser's cache is never
+    used without the check."""
+    from anyio import to_thread
+    from starlette.responses import FileResponse
+
+    from ui.mediafiles import media_file
+
+    if scope.get("method") not in ("GET", "HEAD"):
+        await respond(send, 405, b"Method Not Allowed", headers=((b"allow", b"GET, HEAD"),))
+        return
+    match = _MEDIA_PATH.fullmatch(path)
+    if match is None:  # not an id and a word: no file has such a name
+        await respond(send, 404, b"Not Found")
+        return
+    try:
+        if not await may_see_variant(scope, int(match["id"])):
+            await respond(send, 403, b"Log in to see this.")
+            return
+        found = await to_thread.run_sync(media_file, int(match["id"]), match["what"])
+    except Exception:  # the catalog did not answer: refuse, with the headers, and say so
+        log.exception("event=media_failed path=%s", path)
+        await respond(send, 503, b"The file could not be read: try again.")
+        return
+    if found is None:
+        await respond(send, 404, b"Not Found")
+        return
+    headers = {"cache-control": "private, no-cache", "etag": found.etag}
+    if (_header(scope, b"if-none-match") or "") == found.etag:
+        await send({"type": "http.response.start", "status": 304,
+                    "headers": [(k.encode(), v.encode()) for k, v in headers.items()]})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await FileResponse(found.path, media_type=found.mime, headers=headers)(scope, receive, send)
 
 
 async def set_session_cookie(scope: Scope, receive: Receive, send: Send) -> None:

@@ -161,6 +161,21 @@ def check_time(time: TimeRange | Mapping[str, Any] | float | None, duration_s: f
     return TimeRange(start, end)
 
 
+MENTION_NAMES_MAX = 500
+
+
+def mention_names(viewer: Actor, *, settings: Settings | None = None) -> list[str]:
+    """The names a comment can @mention (enabled accounts), for suggestions while typing. Only
+    the team sees them: a guest of a share link gets none (it is no :class:`Actor`)."""
+    settings = settings or get_settings()
+    if not isinstance(viewer, Actor):
+        raise PermissionDenied("only signed-in users see who can be mentioned")
+    require(viewer, "view")
+    with open_catalog(settings).session() as session:
+        return list(session.scalars(sa.select(User.name).where(User.disabled.is_(False))
+                                    .order_by(sa.func.lower(User.name)).limit(MENTION_NAMES_MAX)))
+
+
 def mention_candidates(body: str) -> list[str]:
     """The ``@names`` written in ``body`` (without a trailing full stop), in order, once each."""
     return list(dict.fromkeys(m.rstrip(".") for m in MENTION_RE.findall(body or "")))
@@ -244,7 +259,7 @@ def add_comment(author: Author, variant_id: int, body: str, *, parent_id: int | 
                     session, who, "mention", f"mention:{row.id}", f"{name} mentioned you on variant #{variant_id}: "
                     f"{body[:140]}", variant_id=variant_id, comment_id=row.id))
         view = _view(row)
-    notifications.send_webhook(made)
+    notifications.send_webhook(made, settings)
     return view
 
 

@@ -63,6 +63,14 @@ class JobView:
     created_at: str
     started_at: str | None
     finished_at: str | None
+    requested_by: str | None = None  # the account (or local user) that submitted it
+    brief_name: str | None = None  # the brief it came from
+    source_variant_id: int | None = None  # a regeneration: the variant whose slot it makes again
+
+    @property
+    def variant_ids(self) -> list[int]:
+        """The variants the job made (or found already made by the same recipe), once it succeeded."""
+        return [int(v) for v in (self.result or {}).get("variants") or []]
 
     def queue(self, settings: Settings) -> str:
         """"gpu" when the job's kind will run a model here (:meth:`CreativeKind.wants_gpu`), else "cpu".
@@ -83,6 +91,8 @@ def _view(job: Job) -> JobView:
         progress=job.progress, attempts=job.attempts, retries=job.retries, error=job.error, result=job.result,
         params=dict(job.params or {}), celery_task_id=job.celery_task_id, worker=job.worker,
         created_at=iso(job.created_at), started_at=iso(job.started_at), finished_at=iso(job.finished_at),
+        requested_by=job.requested_by, brief_name=job.brief.name if job.brief is not None else None,
+        source_variant_id=job.source_variant_id,
     )
 
 
@@ -98,8 +108,11 @@ def job_key(kind: str, source_sha256: str, params: dict[str, Any], generator_ver
 
 
 def create_jobs(specs, *, brief_name: str | None = None, brief_spec: dict | None = None,
+                requested_by: str | None = None, source_variant_id: int | None = None,
                 settings: Settings | None = None) -> list[tuple[JobView, bool]]:
-    """Rows for each JobSpec (kind, title, params); an existing key is returned, not duplicated."""
+    """Rows for each JobSpec (kind, title, params); an existing key is returned, not duplicated
+    (it keeps who asked first). ``requested_by`` is who submits them (an account, or the local
+    user); ``source_variant_id`` the variant a regeneration makes again."""
     from generators import get_kind
 
     settings = settings or get_settings()
@@ -118,7 +131,8 @@ def create_jobs(specs, *, brief_name: str | None = None, brief_spec: dict | None
             job = session.scalars(sa.select(Job).where(Job.key == key)).one_or_none()
             created = job is None
             if created:
-                job = Job(key=key, kind=spec.kind, title=title, brief=brief_row, params=dict(spec.params), state="queued")
+                job = Job(key=key, kind=spec.kind, title=title, brief=brief_row, params=dict(spec.params), state="queued",
+                          requested_by=requested_by, source_variant_id=source_variant_id)
                 session.add(job)
                 session.flush()
             out.append((_view(job), created))
@@ -136,6 +150,47 @@ def list_jobs(status: str | None = None, ids: list[int] | None = None, *, settin
         if ids is not None:
             query = query.where(Job.id.in_(ids))
         return [_view(j) for j in session.scalars(query)]
+
+
+JOBS_SHOWN_MAX = 1000
+
+
+def find_jobs(*, states: list[str] | tuple[str, ...] | None = None, kind: str | None = None,
+              title: str | int | None = None, requested_by: str | None = None, limit: int = 200,
+              settings: Settings | None = None) -> list[JobView]:
+    """Jobs, newest first, in any of ``states``, of one kind, one title (name or id) and asked for
+    by one person (each when given); at most ``limit``."""
+    settings = settings or get_settings()
+    unknown = sorted(set(states or ()) - set(JOB_STATES))
+    if unknown:
+        raise InvalidInput(f"unknown job state(s) {', '.join(unknown)}; states: {', '.join(JOB_STATES)}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= JOBS_SHOWN_MAX:
+        raise InvalidInput(f"limit must be from 1 to {JOBS_SHOWN_MAX}, got {limit!r}")
+    with open_catalog(settings).session() as session:
+        query = sa.select(Job).order_by(Job.id.desc()).limit(limit)
+        if states is not None:
+            query = query.where(Job.state.in_(list(states)))
+        if kind:
+            query = query.where(Job.kind == kind)
+        if title not in (None, ""):
+            query = query.where(Job.title_id == repo.get_title(session, title).id)
+        if requested_by:
+            query = query.where(Job.requested_by == requested_by)
+        return [_view(j) for j in session.scalars(query)]
+
+
+def job_filter_options(*, settings: Settings | None = None) -> dict[str, list[str]]:
+    """The values the Jobs page's filters can take: kinds, titles and who asked."""
+    from workbench.catalog.models import Title
+
+    settings = settings or get_settings()
+    with open_catalog(settings).session() as session:
+        def distinct(column: Any) -> list[str]:
+            return sorted(v for v in session.scalars(sa.select(column).distinct()) if v)
+
+        return {"kinds": distinct(Job.kind), "requested_by": distinct(Job.requested_by),
+                "titles": list(session.scalars(sa.select(Title.name).where(Title.id.in_(sa.select(Job.title_id)))
+                                               .order_by(Title.name)))}
 
 
 def _load(session, job_id: int) -> Job:
@@ -204,16 +259,17 @@ class Submitted:
     unserved: tuple[str, ...] = ()  # queues of these jobs that no live worker serves right now
 
 
-def submit_brief(path, *, settings: Settings | None = None) -> Submitted:
+def submit_brief(path, *, requested_by: str | None = None, settings: Settings | None = None) -> Submitted:
     """Fan a brief file out into jobs and queue the ones not done yet (idempotent: a job already
-    made is not made again)."""
+    made is not made again). ``requested_by`` (default: the local user) hears when they finish."""
     from workbench.briefs import load_brief, plan_jobs
     from workbench.queue import get_queue, serving
 
     settings = settings or get_settings()
     brief = load_brief(path)
     specs = plan_jobs(brief)
-    rows = create_jobs(specs, brief_name=brief.name, brief_spec={"source": brief.source}, settings=settings)
+    rows = create_jobs(specs, brief_name=brief.name, brief_spec={"source": brief.source},
+                       requested_by=requested_by or _actor(), settings=settings)
     queue = get_queue(settings)
     done = 0
     for view, _created in rows:
@@ -314,6 +370,7 @@ class RunOutcome:
     result: dict[str, Any] | None = None
     retry_in: float = 0.0
     error: str | None = None
+    finished_now: bool = False  # this delivery moved the job to succeeded or failed
 
 
 def worker_id() -> str:
@@ -327,6 +384,8 @@ def run_job(job_id: int, *, settings: Settings | None = None,
     # 1. claim
     claim = _claim(job_id, settings)
     if claim is not None:
+        if claim.finished_now:  # given up as poison
+            _tell_finished(job_id, settings)
         return claim
     job = get_job(job_id, settings=settings)
     # 2. run with a heartbeat
@@ -363,14 +422,27 @@ def run_job(job_id: int, *, settings: Settings | None = None,
         return RunOutcome("cancelled")
     except WorkbenchError as exc:  # the input is wrong: retrying cannot help
         _finish(job_id, "failed", settings, error=str(exc))
-        return RunOutcome("failed", error=str(exc))
+        _tell_finished(job_id, settings)
+        return RunOutcome("failed", error=str(exc), finished_now=True)
     except Exception as exc:  # unexpected: bounded retries with backoff
         error = f"{type(exc).__name__}: {exc}"[:2000]
-        return _retry_or_fail(job_id, error, settings)
+        outcome = _retry_or_fail(job_id, error, settings)
+        if outcome.finished_now:
+            _tell_finished(job_id, settings)
+        return outcome
     _finish(job_id, "succeeded", settings, result=result)
+    _tell_finished(job_id, settings)
     if report:
         report(1.0)
-    return RunOutcome("done", result=result)
+    return RunOutcome("done", result=result, finished_now=True)
+
+
+def _tell_finished(job_id: int, settings: Settings) -> None:
+    """Whoever asked hears that the job finished (and the brief's submitter, when it was the
+    brief's last job): in the app and on the webhook. Never fails the job."""
+    from workbench import notifications
+
+    notifications.job_finished(job_id, settings=settings)
 
 
 def _claim(job_id: int, settings: Settings) -> RunOutcome | None:
@@ -403,7 +475,7 @@ def _claim_once(job_id: int, settings: Settings) -> RunOutcome | None:
             job.state, job.finished_at = "failed", now
             job.error = (f"gave up after {settings.max_deliveries} deliveries: the worker running it died each time"
                          f" (last on {job.worker or 'unknown'})")
-            return RunOutcome("failed", error=job.error)
+            return RunOutcome("failed", error=job.error, finished_now=True)
         job.state, job.worker, job.heartbeat_at, job.error = "running", worker_id(), now, None
         job.started_at = job.started_at or now
     return None
@@ -458,7 +530,7 @@ def _retry_or_fail(job_id: int, error: str, settings: Settings) -> RunOutcome:
         if job.retries >= settings.max_retries:
             job.state, job.finished_at = "failed", _now()
             job.error = f"{error} (after {job.retries} retries)"
-            return RunOutcome("failed", error=job.error)
+            return RunOutcome("failed", error=job.error, finished_now=True)
         job.retries += 1
         job.state, job.error, job.worker, job.heartbeat_at = "queued", error, None, None
         return RunOutcome("retry", retry_in=float(2 ** job.retries), error=error)

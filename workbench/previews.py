@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
@@ -18,8 +19,18 @@ from workbench.errors import NotFound
 from workbench.settings import Settings, get_settings
 from workbench.store import AssetStore, check_sha256, normalize_ext
 
+if TYPE_CHECKING:
+    import numpy as np
+
 VIDEO_EXTS = frozenset({".mp4", ".mov", ".mkv", ".webm", ".m4v"})
 PREVIEW_QUALITY = 80
+# The queue's second, sharper preview: for cards that are wider on the screen (in device pixels)
+# than the small one (``settings.preview_side``), e.g. a 300-px card on a 2x display. Still a
+# cache of a few tens of kB, never the full-size file.
+LARGE_PREVIEW_SIDE = 640
+# Sides the review app's media route serves (ui/web.py): the two queue sizes and the large one
+# the variant page draws pins on and the compare views show.
+SERVED_SIDES = frozenset({320, LARGE_PREVIEW_SIDE, 1280})
 
 
 def preview_dir(settings: Settings) -> Path:
@@ -80,16 +91,21 @@ def poster_path(sha256: str, ext: str, settings: Settings | None = None, *, at: 
         raise ValueError(f"{ext} is not a video")
     source = AssetStore(settings.store_dir).resolve(sha256, ext)
     if at is None:
+        # the default poster has its own name, so a cached one is found without opening the
+        # video to compute "a third of the way in" (the queue asks for one per video card)
+        dest = preview_dir(settings) / sha256[:2] / f"{sha256}-poster-{side}.jpg"
+        if dest.is_file():
+            return dest
         import av
 
         from workbench.media.source import open_local
 
         with open_local(source) as container:
             at = (container.duration / av.time_base / 3) if container.duration else 0.0
-    key = f"{sha256}-t{round(at * 1000)}-{side}.jpg"
-    dest = preview_dir(settings) / sha256[:2] / key
-    if dest.is_file():
-        return dest
+    else:
+        dest = preview_dir(settings) / sha256[:2] / f"{sha256}-t{round(at * 1000)}-{side}.jpg"
+        if dest.is_file():
+            return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     [rgb] = read_frames_at(source, [at], video_start).values()
     tmp = dest.with_name(f".tmp-{os.getpid()}-{secrets.token_hex(4)}.jpg")
@@ -101,3 +117,39 @@ def poster_path(sha256: str, ext: str, settings: Settings | None = None, *, at: 
     finally:
         tmp.unlink(missing_ok=True)
     return dest
+
+
+def locate_window(frame: np.ndarray, picture: np.ndarray, *, height: int = 96) -> tuple[int, int, int, int] | None:
+    """Where ``picture`` was cut from ``frame``, measured on the pixels: the window of the
+    picture's shape that fills the frame's height (or width, for a picture wider than the
+    frame), slid along the free side to where the frame, scaled to ``height`` rows, matches the
+    picture best. ``(x0, y0, x1, y1)`` in the frame's pixels, or None when no place matches
+    clearly better than the others (a title card, different content). For the export preview of
+    a reframed video (a 9:16 cut of a 16:9 title), whose recipe does not record its windows."""
+    import numpy as np
+
+    fh, fw = frame.shape[:2]
+    ph, pw = picture.shape[:2]
+    if min(fh, fw, ph, pw) < 2:
+        return None
+    transposed = pw * fh > fw * ph  # wider than the frame: slide down instead of across
+    if transposed:
+        frame, picture = frame.transpose(1, 0, 2), picture.transpose(1, 0, 2)
+        fh, fw, ph, pw = fw, fh, pw, ph
+    win_w = min(fw, max(1, round(fh * pw / ph)))
+    scale = height / fh
+    small_w, small_win = max(1, round(fw * scale)), max(1, round(win_w * scale))
+
+    def grey(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        return np.asarray(Image.fromarray(rgb).convert("L").resize(size, Image.Resampling.BOX), dtype=np.float32)
+
+    f = grey(frame, (small_w, height))
+    p = grey(picture, (small_win, height))
+    diffs = np.array([np.abs(f[:, x:x + small_win] - p).mean() for x in range(small_w - small_win + 1)])
+    best = int(diffs.argmin())
+    clear = diffs.size == 1 or diffs[best] < 0.6 * float(np.median(diffs))
+    if diffs[best] > 20.0 or not clear:
+        return None
+    x0 = min(fw - win_w, round(best / scale))
+    box = (x0, 0, x0 + win_w, fh)
+    return (box[1], box[0], box[3], box[2]) if transposed else box

@@ -52,7 +52,8 @@ def regenerate(actor: Actor, variant_id: int, tweak: dict[str, Any], *, comment:
         kind = get_kind(variant.kind)
         params = tweaked_params(variant.kind, variant.recipe or {}, dict(tweak))
         title_id = variant.title_id
-    [(view, _created)] = jobs.create_jobs([JobSpec(kind.kind, title_id, kind.regenerate_params(params))], settings=settings)
+    [(view, _created)] = jobs.create_jobs([JobSpec(kind.kind, title_id, kind.regenerate_params(params))],
+                                          requested_by=actor.name, source_variant_id=variant_id, settings=settings)
     if view.state in ("failed", "cancelled"):
         view = jobs.reset_for_retry(view.id, by=actor, settings=settings)
     with open_catalog(settings).session() as session:

@@ -25,7 +25,7 @@ import hashlib
 import math
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import lru_cache
 
@@ -75,6 +75,7 @@ class UserView:
     role: str
     disabled: bool
     created_at: str  # ISO 8601, UTC
+    last_login: str | None = None  # ISO 8601, UTC: the newest login session (None: never, or not asked)
 
 
 @lru_cache(maxsize=1)
@@ -168,11 +169,18 @@ def add_user(name: str, role: str, password: str, *, by: Actor | None, settings:
         return _view(user)
 
 
-def list_users(*, settings: Settings | None = None) -> list[UserView]:
-    """Every account (names and roles only), by name."""
+def list_users(*, by: Actor | None = None, settings: Settings | None = None) -> list[UserView]:
+    """Every account by name, with its role, whether it is enabled and when it last logged in
+    (its newest login session). ``by``, when given, must be allowed to manage users (the Users
+    page); the CLI, whose user can read the catalog anyway, lists without."""
     settings = settings or get_settings()
+    if by is not None:
+        require(by, "manage_users")
     with open_catalog(settings).session() as session:
-        return [_view(u) for u in session.scalars(sa.select(User).order_by(User.name))]
+        last = dict(session.execute(sa.select(LoginSession.user_id, sa.func.max(LoginSession.created_at))
+                                    .group_by(LoginSession.user_id)).all())
+        return [replace(_view(u), last_login=last[u.id].isoformat() if last.get(u.id) else None)
+                for u in session.scalars(sa.select(User).order_by(User.name))]
 
 
 def set_role(name: str, role: str, *, by: Actor, settings: Settings | None = None) -> UserView:

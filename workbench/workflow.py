@@ -27,7 +27,7 @@ from workbench.creative import Output, Slot
 from workbench.errors import InvalidInput
 from workbench.media.probe import MediaInfo, check_source_file, probe
 from workbench.names import check_title_name, title_folder
-from workbench import scratch
+from workbench import notifications, scratch
 from workbench.rights import get_rights, require_model_treatments
 from workbench.settings import Settings, get_settings
 from workbench.store import AssetStore, sha256_file
@@ -277,6 +277,8 @@ def generate(kind_name: str, ref: str | int, params: Any = None, *, job_id: int 
         signed = sign_outputs(fresh, settings)
         recorded = [_record(kind.kind, out, path, sign_ms, analyzed.title_id, render_ms, job_id, settings, store)
                     for out, path, sign_ms in signed]
+    # whoever commented on a slot that just got a new version hears of it now (never raises)
+    notifications.versions_made([v.variant_id for v in recorded if not v.reused], settings=settings)
     # 8. friendly names under WORKBENCH_HOME/out/<title>-<id>/, in the kind's order
     order = {id(out): i for i, out in enumerate(outputs)}
     pairs = sorted([*reused, *zip(fresh, recorded)], key=lambda p: order[id(p[0])])

@@ -97,7 +97,9 @@ class ThumbnailKind(CreativeKind):
     # -- review -------------------------------------------------------------------------------
 
     def explain(self, recipe: Mapping[str, Any], score: float | None = None) -> Explanation:
-        """The frame and its score breakdown ("why this frame"), the crop and the treatment."""
+        """The frame and its score breakdown ("why this frame"), each term named as a creative
+        would name it with what was measured, the crop and the treatment, and how much of the
+        picture a model made (outpainted border, cleaned regions, or the whole look of a restyle)."""
         recipe = recipe or {}
         details = recipe.get("details") or {}
         params = recipe.get("parameters") or {}
@@ -117,31 +119,33 @@ class ThumbnailKind(CreativeKind):
             parts.append(f"pick {details['rank']}" + (f" for {segment}" if segment else ""))
         if total is not None:
             parts.append(f"score {float(total):.3f}")
-        top = ", ".join(f"{t.get('feature')} {float(t.get('contribution') or 0.0):+.3f}" for t in raw_terms[:3])
+        terms = tuple(Term(_term_words(t), float(t.get("contribution") or 0.0), t.get("weight"), t.get("normalised"),
+                           t.get("raw")) for t in raw_terms)
+        top = ", ".join(_TERM_WORDS.get(str(t.get("feature")), (str(t.get("feature")), None))[0].lower()
+                        for t in raw_terms[:3] if float(t.get("contribution") or 0.0) > 0)
 
         crop_text = None
         if crop:
             box, src = crop.get("box") or {}, crop.get("source_size") or [None, None]
-            crop_text = (
-                f"{box.get('width')}x{box.get('height')} window at ({box.get('x')}, {box.get('y')}) of "
-                f"{src[0]}x{src[1]}, {crop.get('strategy')}"
-            )
+            crop_text = (f"a {box.get('width')}×{box.get('height')} window of the {src[0]}×{src[1]} frame, "
+                         f"{_CROP_WORDS.get(str(crop.get('strategy')), str(crop.get('strategy')))}")
             if crop.get("faces_total"):
-                crop_text += f", faces kept {crop.get('faces_kept')}/{crop.get('faces_total')}"
+                crop_text += f"; keeps {crop.get('faces_kept')} of {crop.get('faces_total')} faces whole"
             if crop.get("upscaled"):
-                crop_text += ", upscaled"
+                crop_text += "; enlarged (the frame was smaller than the placement)"
         model = recipe.get("model")
-        facts = [("Strongest terms", top), ("Crop", crop_text)]
+        facts = [("Counted most", top), ("Crop", crop_text)]
         treatment = details.get("treatment") if isinstance(details.get("treatment"), dict) else None
+        share, note = None, None
         if treatment:
-            facts.append(("Treatment", f"{treatment.get('name', '')} ({'model' if model else 'classical'})".strip()))
+            text, share, note = _treatment_words(treatment, bool(model))
+            facts.append(("Treatment", text))
         return Explanation(
             heading=self.explain_heading,
             summary=", ".join(parts) or None,
             generator=" ".join(str(recipe[k]) for k in ("generator", "generator_version") if recipe.get(k)) or None,
             score=None if total is None else float(total),
-            terms=tuple(Term(str(t.get("feature")), float(t.get("contribution") or 0.0), t.get("weight"),
-                             t.get("normalised"), t.get("raw")) for t in raw_terms),
+            terms=terms,
             facts=tuple((label, text) for label, text in facts if text),
             model=model,
             seed=recipe.get("seed"),
@@ -150,7 +154,9 @@ class ThumbnailKind(CreativeKind):
                 "crop": crop, "crop_text": crop_text, "selection": details.get("selection"),
                 "treatment": {"title_text": params.get("title_text"), "title": details.get("title"),
                               "output": params.get("output"), "model": model},
+                "model_share_note": note,
             },
+            model_share=share,
         )
 
     def apply_tweak(self, recipe: Mapping[str, Any], tweak: Mapping[str, Any]) -> ThumbnailParams:
@@ -211,3 +217,95 @@ class ThumbnailKind(CreativeKind):
         from workbench.deliveries.stills import still_deliveries
 
         return still_deliveries(approved, self.export_folder)
+
+
+# -- the explanation in a creative's words -------------------------------------------------------
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.0f} %"
+
+
+# feature -> (its name, what was measured, with units); the scale of each raw value is the
+# transform table's (generators/audience/segments.py)
+_TERM_WORDS: dict[str, tuple[str, Any]] = {
+    "motion": ("Movement", lambda r: f"{_percent(r)} of the picture changes from frame to frame"),
+    "contrast": ("Contrast", lambda r: f"brightness spread {r:.2f} (0.30 is hard light)"),
+    "colourfulness": ("Colour", lambda r: f"colourfulness {r * 100:.0f} (80 is vivid)"),
+    "brightness": ("Brightness", lambda r: f"{_percent(r)} average brightness"),
+    "darkness": ("Darkness", lambda r: f"{_percent(r)} average brightness"),
+    "warmth": ("Warm colours", lambda r: f"red-blue balance {r:+.2f} (+0.20 is warm)"),
+    "coolness": ("Cool colours", lambda r: f"red-blue balance {r:+.2f} (−0.20 is cool)"),
+    "face_presence": ("A face", lambda r: f"face found, {_percent(r)} sure" if r > 0 else "no face found"),
+    "face_closeup": ("Face size", lambda r: f"largest face covers {_percent(r)} of the frame" if r > 0 else "no face"),
+    "two_faces": ("Two people", lambda r: f"{int(r)} face{'s' if int(r) != 1 else ''}"),
+    "group": ("A group", lambda r: f"{int(r)} face{'s' if int(r) != 1 else ''}"),
+    "smile": ("Smile", lambda r: f"smile {_percent(r)} strong" if r > 0 else "no smile found"),
+    "sharpness": ("Sharpness", lambda r: f"edge detail {r:.0f} (above 100 is crisp)"),
+    "saliency_focus": ("One clear subject", lambda r: f"the eye-catching part covers {_percent(r)} of the frame"),
+    "loudness": ("Loudness", lambda r: f"the shot's sound at {r:.1f} LUFS"),
+}
+_CROP_WORDS = {"centre": "centred", "saliency": "placed on the eye-catching part",
+               "all_faces": "placed around the faces", "some_faces": "placed around the main faces"}
+
+
+def _term_words(term: Mapping[str, Any]) -> str:
+    """"Movement (12 % of the picture changes from frame to frame)": a term's name and reading."""
+    feature = str(term.get("feature"))
+    name, reading = _TERM_WORDS.get(feature, (feature.replace("_", " ").capitalize(), None))
+    raw = term.get("raw")
+    if raw is None:
+        return f"{name} (not measured: counted as neutral)" if feature == "loudness" else name
+    try:
+        return f"{name} ({reading(float(raw))})" if reading else f"{name} ({float(raw):.3g})"
+    except (TypeError, ValueError):
+        return name
+
+
+def _covered_share(boxes: Any) -> float:
+    """The share of the picture that normalised boxes ``[x, y, w, h]`` cover together (overlaps
+    counted once): the sweep over the boxes' left and right edges."""
+    rects = [(float(x), float(y), float(x) + float(w), float(y) + float(h)) for x, y, w, h in boxes or ()]
+    edges = sorted({v for r in rects for v in (r[0], r[2])})
+    area = 0.0
+    for left, right in zip(edges, edges[1:]):
+        spans = sorted((r[1], r[3]) for r in rects if r[0] <= left and r[2] >= right)
+        covered, top, bottom = 0.0, None, None
+        for y0, y1 in spans:
+            if bottom is None or y0 > bottom:
+                covered += (bottom - top) if bottom is not None else 0.0
+                top, bottom = y0, y1
+            else:
+                bottom = max(bottom, y1)
+        covered += (bottom - top) if bottom is not None else 0.0
+        area += covered * (right - left)
+    return max(0.0, min(1.0, area))
+
+
+def _treatment_words(treatment: Mapping[str, Any], model_ran: bool) -> tuple[str, float | None, str | None]:
+    """A treatment in words, the share of the pixels a model made (None when no model made any)
+    and what that share is."""
+    name, engine = str(treatment.get("name") or "treatment"), treatment.get("engine")
+    if engine == "none":
+        return f"{name}: {treatment.get('note') or 'nothing to do'}", None, None
+    by_model = engine == "model" or (engine is None and model_ran)
+    if name == "outpaint":
+        generated = float(treatment.get("generated_share") or 0.0)
+        if by_model:
+            return (f"outpainted by a model: the frame is real, {_percent(generated)} of the picture around it was "
+                    "generated", generated, "the area around the frame was generated; the frame itself is real")
+        return (f"outpainted classically: {_percent(generated)} of the picture around the frame is a blurred "
+                "extension of it (no model)", None, None)
+    if name == "clean":
+        regions = treatment.get("regions") or {}
+        boxes = regions.get("boxes") or []
+        found = f"{len(boxes)} region{'s' if len(boxes) != 1 else ''} ({regions.get('source', 'detected')})"
+        if by_model:
+            return (f"cleaned up by a model: {found} of text or logos filled in", _covered_share(boxes),
+                    "the cleaned-up regions were filled in by the model")
+        return f"cleaned up classically: {found} filled by inpainting from the picture around them (no model)", None, None
+    if name == "restyle":
+        if by_model:
+            return ("restyled by a model: the look comes from the model, the detail from the frame", 1.0,
+                    "the look (colour and light) of the whole picture came from the model; its detail is the frame's")
+        return "restyled classically: a colour grade (no model)", None, None
+    return f"{name} ({'model' if by_model else 'classical'})", None, None

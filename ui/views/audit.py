@@ -1,4 +1,5 @@
-"""Audit: every recorded event (who, role, action, variant, comment, when), filterable, as CSV."""
+"""Audit: every recorded event (who, role, action, variant, comment, when, and its details in
+words), filterable, as CSV. Times are the reader's local time; the CSV keeps UTC."""
 
 from __future__ import annotations
 
@@ -33,11 +34,12 @@ if variant_text:
         st.error(components.md(components.sentence(exc)))
         st.stop()
 
+zone = components.user_timezone()  # the days are the reader's own, as the times shown are
 with components.reported():
     events = review.audit_events(
         actor, actor=who, action=action, title=title, variant_id=variant_id,
-        since=dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC) if since else None,
-        until=dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC) if until else None,
+        since=dt.datetime.combine(since, dt.time.min, tzinfo=zone) if since else None,
+        until=dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=zone) if until else None,
         limit=limit, settings=settings,
     )
     st.caption(f"{len(events)} event{'s' if len(events) != 1 else ''}")

@@ -3,7 +3,9 @@ sizes, re-signed, zipped with manifest.json/manifest.csv. Blocked variants are l
 
 Before the zip is made the page previews it (``workbench.export.preview_export``): per approved
 variant, its cached preview with each delivery's crop window drawn on it, and in words every
-delivery that would cut a face. The preview is made when the title changes, on "Refresh
+delivery that would cut a face. A video shows a frame of the delivered file; a reframed one (a
+9:16 cut of a 16:9 title) also shows where each shot's window sits on the title, and names the
+shots whose crop cuts a face. The preview is made when the title changes, on "Refresh
 preview" and after an export (verifying every approved file costs a few milliseconds each);
 the export itself verifies again."""
 
@@ -56,6 +58,9 @@ if result is not None:
 # -- the preview ---------------------------------------------------------------------------------
 
 
+HOW = {"own": "the file itself", "scaled": "scaled down", "rewritten": "re-pointed at the exported files"}
+
+
 def face_text(d) -> str:
     """What a delivery that cuts a face does, in words: ``970x250 cuts 1 of 2 faces``."""
     cut = d.faces_total - d.faces_kept
@@ -68,9 +73,12 @@ def show_preview(previews) -> None:
         return
     blocked = [p for p in previews if p.blocked]
     cutting = [(p, d) for p in previews for d in p.deliveries if d.cuts_a_face]
+    reframed = [p for p in previews if not p.blocked and p.row.is_video and media.face_cuts(p.row)]
     files = sum(len(p.deliveries) for p in previews if not p.blocked)
     st.markdown(f"**{len(previews)}** approved variant{'s' if len(previews) != 1 else ''} · {files} files"
-                f" · {len(blocked)} blocked · {len(cutting)} deliver{'ies' if len(cutting) != 1 else 'y'} cut a face")
+                f" · {len(blocked)} blocked · {len(cutting)} deliver{'ies' if len(cutting) != 1 else 'y'} cut a face"
+                + (f" · {len(reframed)} reframed video{'s' if len(reframed) != 1 else ''} cut a face" if reframed
+                   else ""))
     for start in range(0, len(previews), PREVIEW_COLUMNS):
         for col, p in zip(st.columns(PREVIEW_COLUMNS), previews[start:start + PREVIEW_COLUMNS]):
             with col.container(border=True):
@@ -78,14 +86,17 @@ def show_preview(previews) -> None:
                 if p.blocked:
                     st.error(f"Blocked: {md(p.blocked)}")
                     continue
-                picture = media.crop_windows(p, settings)
-                if picture is not None:
-                    st.image(picture, width="stretch")
+                if p.row.is_video:  # a frame of it, and for a vertical cut where each shot's window sits
+                    media.video_delivery_preview(p.row)
+                else:
+                    picture = media.crop_windows(p, settings)
+                    if picture is not None:
+                        st.image(picture, width="stretch")
                 for d in p.deliveries:
                     if d.cuts_a_face:
                         st.warning(md(face_text(d)))
-                st.dataframe([{"#": n + 1, "delivery": d.delivery, "size": f"{d.width}x{d.height}",
-                               "how": d.strategy if d.box is not None else "the file itself",
+                st.dataframe([{"#": n + 1, "delivery": d.delivery, "size": f"{d.width}x{d.height}" if d.width else "–",
+                               "how": d.strategy if d.box is not None else HOW.get(d.strategy, d.strategy),
                                "faces kept": f"{d.faces_kept} of {d.faces_total}" if d.faces_total else "–"}
                               for n, d in enumerate(p.deliveries)], hide_index=True, width="stretch")
 

@@ -17,7 +17,7 @@ import math
 
 import streamlit as st
 
-from ui import components, keys, media
+from ui import components, keys, media, panels
 from ui.components import md
 from workbench import review
 from workbench.errors import WorkbenchError
@@ -54,6 +54,7 @@ if st.session_state.get(SYNCED) != address:
     st.session_state["q_search"] = flt.search or ""
     st.session_state["q_per_page"] = per if per in PER_PAGE_CHOICES else 24
     st.session_state["q_page"] = page_no
+    st.session_state["q_job"] = flt.job
     st.session_state[SYNCED] = address
 
 cols = st.columns(len(FILTERS) + 2)
@@ -63,7 +64,8 @@ for col, (name, option_key) in zip(cols, FILTERS.items()):
                                          key=f"q_f_{name}", on_change=_reset_page)
 FLAG_NAMES = {review.FLAGGED_ANY: "Any flag", review.NO_FLAGS: "No flags"}
 flag = cols[-2].selectbox("QA flags", [None, review.FLAGGED_ANY, review.NO_FLAGS, *options["flags"]], key="q_f_flag",
-                          format_func=lambda v: "All" if v is None else FLAG_NAMES.get(v, str(v)), on_change=_reset_page)
+                          placeholder="All", format_func=lambda v: "All" if v is None else FLAG_NAMES.get(v, str(v)),
+                          on_change=_reset_page)
 with cols[-1]:
     version = st.selectbox("Version", ["latest", "all"], key="q_f_version", on_change=_reset_page)
 row2 = st.columns([4, 2, 1, 2])
@@ -75,7 +77,17 @@ per_page = row2[2].selectbox("Per page", PER_PAGE_CHOICES, key="q_per_page", on_
 with row2[3]:
     keys.shortcuts_help("queue")
 
-filters = review.VariantFilter(**chosen, version=version, flag=flag, search=search)
+def _all_jobs() -> None:
+    st.session_state["q_job"] = None
+    _reset_page()
+
+
+job_filter = st.session_state.get("q_job")
+if job_filter is not None:  # from a job's "in the queue" link (the Jobs page)
+    shown_job = st.columns([6, 2])
+    shown_job[0].info(f"Only the variants job {job_filter} made.")
+    shown_job[1].button("Show every job's variants", key="q_all_jobs", on_click=_all_jobs)
+filters = review.VariantFilter(**chosen, version=version, flag=flag, search=search, job=job_filter)
 try:
     result = review.query_variants(filters, st.session_state["q_page"], per_page, sort=sort, settings=settings)
 except WorkbenchError as exc:
@@ -121,9 +133,13 @@ def _batch_approve(ids: tuple[int, ...]) -> None:
     ids = tuple(i for i in ids if i in st.session_state[SELECTED])
     if not ids:
         return
+    who = components.current_actor()  # a callback runs before the page checks the session again
+    if who is None:
+        components.flash("Your session has ended: log in again.", "warning")
+        return
     why = (st.session_state.get("q_override") or "").strip() or None
     try:
-        outcome = review.decide_pending(actor, list(ids), "approve", why, override_flags=why is not None,
+        outcome = review.decide_pending(who, list(ids), "approve", why, override_flags=why is not None,
                                         settings=settings)
     except WorkbenchError as exc:
         components.flash(exc, "error")
@@ -138,7 +154,7 @@ def _batch_approve(ids: tuple[int, ...]) -> None:
         text += f"; {len(outcome.skipped)} skipped: " + ", ".join(f"#{vid} {reason}" for vid, reason in outcome.skipped)
     components.flash(text + ".", "success" if n else "warning")
     if len(ids) > 1:
-        notifications.batch_finished(actor, "approve", [e.variant_id for e in outcome.decided], outcome.skipped,
+        notifications.batch_finished(who, "approve", [e.variant_id for e in outcome.decided], outcome.skipped,
                                      settings=settings)
 
 
@@ -194,17 +210,21 @@ try:
     threads = comments.counts(page_ids, settings=settings)
 except WorkbenchError:
     pass
+card_side = media.card_side(COLUMNS)  # the small preview, or the sharper one where cards are wide on this screen
 for start in range(0, len(result.items), COLUMNS):
     cells = st.columns(COLUMNS)
     for cell, row in zip(cells, result.items[start:start + COLUMNS]):
         with cell.container(border=True):
-            media.preview(row)
+            media.preview(row, side=card_side, zoom=True)  # zoom: "Full size" opens the file in the lightbox
             st.markdown(f"{components.status_badge(row.status)} {components.variant_label(row)}")
             extra = ""
             if row.qa_flags:
                 extra += " · " + " ".join(f":orange-badge[{md(f)}]" for f in row.qa_flags)
             if threads.get(row.id):
                 extra += f" · :material/chat: {threads[row.id]} open"
+            why = review.explain(row)  # from the recipe: no file is read
+            if why.model_share is not None:
+                extra += f" · model-made: {md(panels.model_share_text(why))}"
             st.caption(f"{md(row.title_name)} · {md(row.kind)} · score {row.score or 0:.3f}{extra}")
             key = f"q_sel_{row.id}"
             if key not in st.session_state:

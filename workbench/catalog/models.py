@@ -284,6 +284,10 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    requested_by: Mapped[str | None] = mapped_column(sa.String(255))  # who submitted it (0008)
+    # a regeneration: the variant whose slot it makes again (0008). No foreign key: variants
+    # already name their job, and a key each way would make the two tables a cycle.
+    source_variant_id: Mapped[int | None]
 
     title: Mapped[Title] = relationship()
     brief: Mapped[Brief | None] = relationship()
@@ -296,7 +300,9 @@ class Variant(Base):
     __tablename__ = "variants"
     # (slot, version): one row per version; (slot, recipe): the same recipe makes one row, however
     # many runs race for it (the database decides, see workbench.catalog.repo.add_variant).
-    __table_args__ = (sa.UniqueConstraint("slot_key", "version"), sa.UniqueConstraint("slot_key", "recipe_key"))
+    __table_args__ = (sa.UniqueConstraint("slot_key", "version"), sa.UniqueConstraint("slot_key", "recipe_key"),
+                      # the queue's filter choices read from the index alone, not the wide rows (0008)
+                      sa.Index("ix_variants_filters", "kind", "segment", "locale", "format"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title_id: Mapped[int] = mapped_column(sa.ForeignKey("titles.id"), index=True)

@@ -1,4 +1,5 @@
-"""Review from the command line: users, decisions, the audit trail, and the review UI.
+"""Review from the command line: users, decisions, the audit trail, comments and share links,
+and the review UI.
 
 Who acts: ``--as NAME`` (a user in the catalog), else the OS user's own account, else, on a fresh
 install with no account yet, the OS user as admin (see :func:`workbench.users.resolve_cli_actor`).
@@ -61,8 +62,9 @@ def users_list(as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json(rows)
         return
-    table(("id", "name", "role", "state", "created"),
-          ((u.id, u.name, u.role, "disabled" if u.disabled else "active", u.created_at[:19]) for u in rows))
+    table(("id", "name", "role", "state", "created (UTC)", "last login (UTC)"),
+          ((u.id, u.name, u.role, "disabled" if u.disabled else "active", u.created_at[:19],
+            (u.last_login or "never")[:19]) for u in rows))
 
 
 @guarded
@@ -191,6 +193,112 @@ def audit(
         say(f"{len(events)} event(s) written to {csv_file}")
 
 
+# -- comments and share links -------------------------------------------------------------------
+
+
+def _pin(text: str | None):
+    """``--pin x,y`` or ``x,y,w,h`` (fractions of the picture) as a Pin; the library checks it."""
+    from workbench.comments import InvalidPin, Pin
+
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise InvalidPin(f"--pin {text!r}: give x,y or x,y,w,h as fractions 0 to 1, e.g. 0.4,0.25") from None
+    if len(values) not in (2, 4):
+        raise InvalidPin(f"--pin {text!r}: give x,y (a point) or x,y,w,h (a box)")
+    return Pin(*values)
+
+
+def _time(at: str | None):
+    """``--at S`` or ``S-E`` (seconds of the video) as a TimeRange; the library checks it."""
+    from workbench.comments import InvalidTime, TimeRange
+
+    if at is None:
+        return None
+    try:
+        start, _, end = at.partition("-")
+        return TimeRange(float(start), float(end) if end else None)
+    except ValueError:
+        raise InvalidTime(f"--at {at!r}: give seconds, e.g. 12.5, or a range 12.5-14") from None
+
+
+@guarded
+def comments_list(variant: Annotated[str, typer.Argument(metavar="VARIANT", help="Variant id.")],
+                  as_user: AsOpt = None, as_json: JsonOpt = False) -> None:
+    """A variant's comment threads, oldest first, each with its replies."""
+    from workbench import comments
+    from workbench.ids import parse_id
+
+    threads = comments.threads(_actor(as_user), parse_id(variant, "variant id"))
+    if as_json:
+        emit_json(threads)
+        return
+    rows = []
+    for t in threads:
+        for c in (t, *t.replies):
+            where = ""
+            if c.pin is not None:
+                where = f"pin {c.pin.x:g},{c.pin.y:g}" + (f" box {c.pin.w:g}x{c.pin.h:g}" if c.pin.is_box else "")
+            if c.time is not None:
+                where = f"at {c.time.start:g}s" + (f"-{c.time.end:g}s" if c.time.end is not None else "")
+            state = "resolved" if t.resolved else "open"
+            rows.append((c.id if c is t else f"  ↳ {c.id}", c.at[:19], c.author, where or "-",
+                         state if c is t else "", c.body))
+    table(("comment", "at (UTC)", "author", "where", "thread", "text"), rows)
+    if not threads:
+        say("no comments yet")
+
+
+@guarded
+def comment_add(
+    variant: Annotated[str, typer.Argument(metavar="VARIANT", help="Variant id.")],
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The comment (@name mentions a user).")],
+    at: Annotated[str | None, typer.Option("--at", metavar="S[-E]", help="On a video: seconds, or a range.")] = None,
+    pin: Annotated[str | None, typer.Option("--pin", metavar="X,Y[,W,H]", help="On a still: a point or a box, fractions 0-1.")] = None,
+    reply_to: Annotated[str | None, typer.Option("--reply-to", metavar="COMMENT", help="Reply to this comment's thread.")] = None,
+    as_user: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Comment on a variant (or reply to a thread): audited, mentions notified."""
+    from workbench import comments
+    from workbench.ids import parse_id
+
+    made = comments.add_comment(_actor(as_user), parse_id(variant, "variant id"), text, pin=_pin(pin), time=_time(at),
+                                parent_id=None if reply_to is None else parse_id(reply_to, "comment id"))
+    if as_json:
+        emit_json(made)
+        return
+    say(f"comment {made.id} added to variant {made.variant_id}"
+        + (f" (mentions {', '.join(made.mentions)})" if made.mentions else ""))
+
+
+@guarded
+def shares_list(as_user: AsOpt = None, as_json: JsonOpt = False) -> None:
+    """Every share link for outside reviewers, newest first (the tokens are never shown again)."""
+    from workbench import shares
+
+    links = shares.list_shares(_actor(as_user))
+    if as_json:
+        emit_json(links)
+        return
+    table(("id", "for", "access", "variants", "by", "expires (UTC)", "state"),
+          ((s.id, s.label, s.access, ", ".join(map(str, s.variant_ids)), s.created_by, s.expires_at[:19], s.state)
+           for s in links))
+
+
+@guarded
+def shares_revoke(share: Annotated[str, typer.Argument(metavar="ID", help="Share link id.")],
+                  as_user: AsOpt = None, as_json: JsonOpt = False) -> None:
+    """Revoke a share link: it stops working at once."""
+    from workbench import shares
+    from workbench.ids import parse_id
+
+    view = shares.revoke_share(_actor(as_user), parse_id(share, "share link id"))
+    emit_json(view) if as_json else say(f"share link {view.id} for {view.label}: {view.state}")
+
+
 # -- the review UI ----------------------------------------------------------------------------
 
 
@@ -222,4 +330,10 @@ def register(app: typer.Typer) -> None:
     app.command("reject")(reject)
     app.command("request-changes")(request_changes)
     app.command("audit")(audit)
+    app.command("comments")(comments_list)
+    app.command("comment")(comment_add)
+    shares_app = typer.Typer(no_args_is_help=True, help="Share links for outside reviewers.")
+    shares_app.command("list")(shares_list)
+    shares_app.command("revoke")(shares_revoke)
+    app.add_typer(shares_app, name="shares")
     app.command("review")(review_ui)
