@@ -36,7 +36,7 @@ from generators.ads.vast import (
     build_vast,
     validate_vast,
 )
-from tests.ui_support import chromium_or_skip, launch_chromium
+from tests.ui_support import chromium_browser
 from workbench.deliveries.vast import rewrite_media_urls
 from workbench.errors import InvalidInput
 
@@ -135,13 +135,8 @@ def serve() -> Iterator:
 
 @pytest.fixture
 def chromium():
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p, executable)
+    with chromium_browser() as b:
         yield b
-        b.close()
 
 
 def hotspots() -> list[SimidHotspot]:

@@ -453,7 +453,11 @@ def test_cli_comments_and_share_links(cli, wb, tpl, monkeypatch) -> None:
     """``workbench comments / comment / shares`` call the library: its checks, its audit events."""
     from workbench import shares
 
-    monkeypatch.setenv("COLUMNS", "200")  # the tables' cells on one line each
+    from workbench.cli import output
+
+    # the tables' cells on one line each: the console's width is fixed when it is made (COLUMNS is
+    # read then, perhaps by an earlier test), so set it on the console itself
+    monkeypatch.setattr(output.console, "_width", 200)
 
     still = tpl.variant_ids[0]
     cli("users", "add", "root-admin", "--role", "admin", "--password-stdin", input="correct horse\n")

@@ -24,9 +24,8 @@ import sqlalchemy as sa
 
 from tests.ui_support import (
     WAIT_MS,
-    chromium_or_skip,
+    chromium_browser,
     go,
-    launch_chromium,
     log_in,
     main_area,
     session_cookie,
@@ -36,13 +35,8 @@ from tests.ui_support import (
 
 @pytest.fixture
 def browser():
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p, executable)
+    with chromium_browser() as b:
         yield b
-        b.close()
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -32,8 +32,7 @@ from tests.test_ui_review_browser import unnamed_controls
 from tests.ui_support import (
     PASSWORD,
     WAIT_MS,
-    chromium_or_skip,
-    launch_chromium,
+    chromium_browser,
     log_in,
     settle,
 )
@@ -114,13 +113,8 @@ def media(tmp_path_factory, sample_title):
 
 @pytest.fixture(scope="module")
 def chromium():
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p, executable)
+    with chromium_browser() as b:
         yield b
-        b.close()
 
 
 def new_page(chromium, scale: float = 1):

@@ -29,9 +29,8 @@ import pytest
 
 from tests.ui_support import (
     WAIT_MS,
-    chromium_or_skip,
+    chromium_browser,
     free_port,
-    launch_chromium,
     log_in,
     session_cookie,
     settle,
@@ -143,13 +142,8 @@ def test_uploads_need_a_live_session(server):
 
 @pytest.fixture
 def browser():
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p, executable)
+    with chromium_browser() as b:
         yield b
-        b.close()
 
 
 def test_media_are_served_only_to_a_live_session(server, browser):

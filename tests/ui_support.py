@@ -4,13 +4,16 @@ Streamlit server started as ``workbench review`` starts it; Debian's Chromium vi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,6 +164,21 @@ def chromium_or_skip() -> Path:
 
 def launch_chromium(playwright, executable: Path = CHROMIUM):
     return playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def chromium_browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright, for a fixture to yield (skips without
+    it, or fails under CI: :func:`chromium_or_skip`)."""
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p, executable)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def settle(page) -> None:

@@ -174,6 +174,16 @@ def require_actor() -> Actor:
     return actor
 
 
+def callback_actor() -> Actor | None:
+    """Who is signed in, for a button's callback: a callback runs before the page checks the
+    session again, so an ended session is said here (as a message on the next run) and the
+    callback does nothing."""
+    who = current_actor()
+    if who is None:
+        flash("Your session has ended: log in again.", "warning")
+    return who
+
+
 def can(actor: Actor | None, permission: str) -> bool:
     """Whether to show a control (the library checks again when it is used)."""
     return access.can(actor, permission)

@@ -43,7 +43,18 @@ button:focus-visible { outline: 2px solid var(--st-primary-color, #ff4b4b); outl
 
 # The overlay lives in document.body (in its own shadow root, so the page's styles and its own
 # never meet): one for the whole page, shared by every "Full size" button.
-_LIGHTBOX_JS = r"""
+# What every viewer script starts with: elements are made from a tag, a class and text (as
+# textContent: never parsed as markup).
+_DOM_JS = r"""
+function make(tag, cls, text) {
+  const el = document.createElement(tag);
+  if (cls) el.className = cls;
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+"""
+
+_LIGHTBOX_JS = _DOM_JS + r"""
 const CSS = `
 .backdrop { position: fixed; inset: 0; z-index: 1000100; background: rgba(14, 17, 23, 0.94); display: flex;
   flex-direction: column; font: 14px/1.4 system-ui, sans-serif; color: #f0f2f6; }
@@ -62,12 +73,6 @@ const CSS = `
 .hint { padding: 0.3rem 0.8rem; font-size: 12px; color: #a3a8b8; }
 `;
 
-function make(tag, cls, text) {
-  const el = document.createElement(tag);
-  if (cls) el.className = cls;
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
 
 function lightbox() {
   if (window.__wbLightbox) return window.__wbLightbox;
@@ -325,13 +330,7 @@ button:focus-visible, .track:focus-visible { outline: 2px solid var(--st-primary
 
 # Drives the <video> of ``st.video`` drawn just before it in the same keyed container (found by
 # the container's class, ``st-key-<box>``); the native controls are replaced by these.
-_PLAYER_JS = r"""
-function make(tag, cls, text) {
-  const el = document.createElement(tag);
-  if (cls) el.className = cls;
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
+_PLAYER_JS = _DOM_JS + r"""
 const two = (n) => String(n).padStart(2, "0");
 // the app's timecode: minutes:seconds with hundredths (as "Play from 00:02.00" says it)
 const timecode = (s) => `${two(Math.floor(s / 60))}:${(s % 60).toFixed(2).padStart(5, "0")}`;
@@ -587,13 +586,7 @@ _SLIDER_CSS = """
 .tag.right { right: 0.5rem; }
 """
 
-_SLIDER_JS = r"""
-function make(tag, cls, text) {
-  const el = document.createElement(tag);
-  if (cls) el.className = cls;
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
+_SLIDER_JS = _DOM_JS + r"""
 
 export default function(component) {
   const { data, parentElement } = component;
@@ -690,13 +683,7 @@ _PINPAD_CSS = """
 .cross { width: 1.2rem; height: 1.2rem; transform: translate(-50%, -50%); border: 2px solid #0a84ff; border-radius: 50%; }
 """
 
-_PINPAD_JS = r"""
-function make(tag, cls, text) {
-  const el = document.createElement(tag);
-  if (cls) el.className = cls;
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
+_PINPAD_JS = _DOM_JS + r"""
 const round = (v) => Math.round(Math.min(1, Math.max(0, v)) * 10000) / 10000;
 const pct = (v) => `${v * 100}%`;
 

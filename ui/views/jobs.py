@@ -44,9 +44,8 @@ may_act = components.can(actor, "jobs")
 
 def _act(job_id: int, what: str) -> None:
     """Cancel or retry (the library checks the ``jobs`` permission)."""
-    who = components.current_actor()  # a callback runs before the page checks the session again
+    who = components.callback_actor()
     if who is None:
-        components.flash("Your session has ended: log in again.", "warning")
         return
     try:
         job = (cancel if what == "cancel" else retry)(who, job_id, settings=settings)

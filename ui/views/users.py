@@ -21,9 +21,8 @@ components.show_flash()
 
 def _change(name: str, what: str) -> None:
     """Change a role, disable or enable (a callback; the library checks it all)."""
-    who = components.current_actor()  # a callback runs before the page checks the session again
+    who = components.callback_actor()
     if who is None:
-        components.flash("Your session has ended: log in again.", "warning")
         return
     try:
         if what == "role":

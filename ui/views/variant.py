@@ -123,14 +123,6 @@ with left:
 FORM_ERROR = "v_form_error"  # why the last decision form was refused, shown under the form
 
 
-def acting_actor() -> Any:
-    """Who is signed in now: a callback runs before the page checks the session again."""
-    who = components.current_actor()
-    if who is None:
-        components.flash("Your session has ended: log in again.", "warning")
-    return who
-
-
 def start_regeneration(who: Any, vid: int, tweak: dict, comment: str | None = None) -> None:
     """Submit a new version of this slot with the tweak; where the job went (a worker, this
     process, or nowhere yet) shows below at once, with the job's state."""
@@ -188,7 +180,7 @@ def move_to_next_pending(vid: int, flt: Any, sort: str, carried_query: dict, kin
 
 def approve(vid: int, and_next: bool, flt: Any, sort: str, carried_query: dict, kind: str) -> None:
     """"Approve" / "Approve and next" (a callback)."""
-    who = acting_actor()
+    who = components.callback_actor()
     if who is None:
         return
     try:
@@ -204,7 +196,7 @@ def send_decision(vid: int, and_next: bool, flt: Any, sort: str, carried_query: 
     """"Send decision" / "Send and next": reject or request changes with the form's comment, and
     on request changes optionally regenerate with the chosen tweak (a callback)."""
     st.session_state.pop(FORM_ERROR, None)
-    who = acting_actor()
+    who = components.callback_actor()
     if who is None:
         return
     action = "reject" if st.session_state.get("v_decision", "Reject") == "Reject" else "request_changes"
