@@ -16,14 +16,16 @@ copy, the stored files hard-linked.
 
 - *warm*: the queue's first paint (``goto /`` with the session cookie → every preview of page 1
   loaded) and a page change ("Next ▶" → every preview of page 2 loaded), after the previews of
-  those pages were made once (the server's preview cache is warm; the browser's is not);
+  those pages were made once (the server's preview cache is warm; the browser's is not: its
+  context has loaded only the login page); then a return visit (``goto /`` again in the same
+  context: the browser's cache warm as well, as for a reviewer coming back to the queue);
 - *cold*: the same two with the preview cache emptied first: each of the 24 cards of the page
   makes its preview from the 1080p file on that request;
 - *approve and next*: on a variant page, "a" (the keyboard shortcut) → the next pending variant's
   page drawn (its header, its decision buttons, nothing stale); and the same until its picture
   has loaded too;
 - *baselines*, in the same run, same server flags: a blank Streamlit page's first paint
-  (``goto`` → its title) and its rerun (a button click → the new text);
+  (``goto`` → its title), its rerun (a button click → the new text) and a return visit;
 - *server only*: one run of the variant page and one approve-and-next callback in-process
   (Streamlit's AppTest, no browser), to split the round trip into server and browser time.
 
@@ -187,10 +189,13 @@ def blank_page(browser, url: str) -> dict[str, float]:
         settle(page)
         rerun = timed(lambda: page.get_by_role("button", name="Rerun").click(),
                       lambda: page.get_by_text("runs 1").wait_for())
+        settle(page)
+        again = timed(lambda: page.goto(url), lambda: page.get_by_role("heading", name="Blank").wait_for())
     finally:
         context.close()
     return {"baseline: blank page first paint (goto -> title)": first,
-            "baseline: blank page rerun (click -> new text)": rerun}
+            "baseline: blank page rerun (click -> new text)": rerun,
+            "baseline: blank page, return visit (browser cache warm)": again}
 
 
 def signed_in(browser, url: str):
@@ -216,10 +221,15 @@ def queue(browser, url: str, home: Path, total: int, *, cold: bool) -> dict[str,
 
         first = timed(lambda: page.goto(url), grid(f"{total} variants · page 1 of {pages}"))
         change = timed(lambda: page.get_by_role("button", name="Next ▶").click(), grid(f"page 2 of {pages}"))
+        figures = {f"queue first paint, {what} (goto / -> 24 previews loaded)": first,
+                   f"queue page change, {what} (Next -> 24 previews loaded)": change}
+        if not cold:  # a reviewer coming back to the queue: the browser's cache is warm too
+            settle(page)
+            figures["queue first paint, warm previews, return visit (browser cache warm)"] = timed(
+                lambda: page.goto(url), grid(f"{total} variants · page 1 of {pages}"))
     finally:
         context.close()
-    return {f"queue first paint, {what} (goto / -> 24 previews loaded)": first,
-            f"queue page change, {what} (Next -> 24 previews loaded)": change}
+    return figures
 
 
 def approve_and_next(browser, url: str, decisions: int) -> dict[str, list[float]]:
