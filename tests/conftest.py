@@ -110,3 +110,22 @@ def fail_on_error_logs(caplog):
     errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
     if errors:
         pytest.fail("ERROR logged: " + "; ".join(r.getMessage() for r in errors))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny seeded random-weight diffusion model, built once for the run (no hub, no download)."""
+    from generators.diffusion.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-sd", seed=0)
+
+
+@pytest.fixture
+def with_model(monkeypatch, tiny_model):
+    """``WORKBENCH_DIFFUSION_MODEL`` set to the tiny model for one test."""
+    from workbench.settings import reset_settings_cache
+
+    monkeypatch.setenv("WORKBENCH_DIFFUSION_MODEL", str(tiny_model))
+    reset_settings_cache()
+    yield tiny_model
+    reset_settings_cache()

@@ -21,7 +21,6 @@ from generators.ads import PauseAdKind
 from generators.ads.pause import intersects
 from generators.ads.qr import decode_qr
 from generators.ads.store import import_products
-from generators.diffusion.tiny import build_tiny_model
 from provenance.manifest import COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA
 from tests.test_ads_catalog import HEADER, product_png
 from tests.test_ads_kind import BASE, _recipe, make_title
@@ -34,19 +33,6 @@ from workbench.settings import Settings, reset_settings_cache
 pytestmark = pytest.mark.timeout(600)
 KIND = generators.get_kind(PauseAdKind.kind)
 FAST = {"steps": 2, "work_side": 128, "seed": 5}
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-sd", seed=0)
-
-
-@pytest.fixture
-def with_model(monkeypatch, tiny_model):
-    monkeypatch.setenv("WORKBENCH_DIFFUSION_MODEL", str(tiny_model))
-    reset_settings_cache()
-    yield tiny_model
-    reset_settings_cache()
 
 
 @pytest.fixture(scope="module")

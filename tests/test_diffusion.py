@@ -15,7 +15,6 @@ from PIL import Image, ImageDraw
 
 from generators.diffusion.backend import DiffusionBackend, DiffusionRequest, choose_device, resolve_model
 from generators.diffusion.textregions import detect_text_regions
-from generators.diffusion.tiny import build_tiny_model
 from generators.diffusion.treatments import TreatmentParams
 from generators.thumbnails.generator import ThumbnailGenerator, ThumbnailParams
 from provenance.manifest import COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA
@@ -35,11 +34,6 @@ FAST = {"steps": 3, "work_side": 64}
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-sd", seed=0)
-
-
-@pytest.fixture(scope="session")
 def backend(tiny_model) -> DiffusionBackend:
     return DiffusionBackend.load(tiny_model, device="cpu")
 
@@ -49,14 +43,6 @@ def title(home, tmp_path) -> str:
     clip = lavfi_video(tmp_path / "clip.mp4", "testsrc2=size=640x360:rate=25", 3, audio=True)
     workflow.ingest(clip, "Clip")
     return "Clip"
-
-
-@pytest.fixture
-def with_model(monkeypatch, tiny_model):
-    monkeypatch.setenv("WORKBENCH_DIFFUSION_MODEL", str(tiny_model))
-    reset_settings_cache()
-    yield tiny_model
-    reset_settings_cache()
 
 
 def params(name: str, **kw) -> ThumbnailParams:

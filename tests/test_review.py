@@ -172,14 +172,6 @@ def test_compare_slots_versions_and_explanations(wb, tpl) -> None:
     assert review.query_variants(VariantFilter(segment="romance", version="all"), settings=wb).total == 5
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    """A tiny seeded random-weight diffusion model, built here (no hub, no download)."""
-    from generators.diffusion.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-sd", seed=0)
-
-
 @pytest.mark.timeout(600)
 def test_the_explanation_says_in_words_what_counted_and_how_much_a_model_made(wb, tpl, tiny_model, monkeypatch):
     """Named terms with their readings, and the model-made share of the pixels, read from each

@@ -378,14 +378,6 @@ def test_a_video_variant_plays_on_its_page(ui_home):
 # -- compare ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    """A tiny seeded random-weight diffusion model, built here (no hub, no download)."""
-    from generators.diffusion.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-sd", seed=0)
-
-
 def test_the_model_made_share_is_stated_on_the_card_and_the_page_in_plain_words(ui_home, tiny_model, monkeypatch):
     from generators.diffusion.treatments import TreatmentParams
     from generators.thumbnails.generator import ThumbnailParams

@@ -52,6 +52,15 @@ function make(tag, cls, text) {
   if (text !== undefined) el.textContent = text;
   return el;
 }
+// a button a screen reader can tell apart (its own name), with a tooltip, added to parent
+function labelledButton(parent, text, name, hint) {
+  const b = make("button", null, text);
+  b.type = "button";
+  b.setAttribute("aria-label", name);
+  b.title = hint;
+  parent.appendChild(b);
+  return b;
+}
 """
 
 _LIGHTBOX_JS = _DOM_JS + r"""
@@ -87,14 +96,7 @@ function lightbox() {
   dialog.setAttribute("aria-modal", "true");
   const bar = make("div", "bar");
   const title = make("span", "title");
-  const button = (text, name, hint) => {
-    const b = make("button", null, text);
-    b.type = "button";
-    b.setAttribute("aria-label", name);
-    b.title = hint;
-    bar.appendChild(b);
-    return b;
-  };
+  const button = (text, name, hint) => labelledButton(bar, text, name, hint);
   bar.appendChild(title);
   const out = button("\u2212", "Zoom out", "Zoom out (-)");
   const zoomText = make("span", "zoom");
@@ -338,14 +340,7 @@ const timecode = (s) => `${two(Math.floor(s / 60))}:${(s % 60).toFixed(2).padSta
 function build(root) {
   const ui = {root: make("div", "player")};
   const bar = make("div", "bar");
-  const button = (text, name, hint) => {
-    const b = make("button", null, text);
-    b.type = "button";
-    b.setAttribute("aria-label", name);
-    b.title = hint;
-    bar.appendChild(b);
-    return b;
-  };
+  const button = (text, name, hint) => labelledButton(bar, text, name, hint);
   ui.play = button("\u25b6 Play", "Play", "Play or pause (space on the scrubber)");
   ui.back = button("\u25c2 Frame", "Back one frame", "Back one frame (\u2190 on the scrubber, or ,)");
   ui.forward = button("Frame \u25b8", "Forward one frame", "Forward one frame (\u2192 on the scrubber, or .)");
