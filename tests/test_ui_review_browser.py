@@ -227,7 +227,10 @@ def test_a_share_link_shows_its_variants_until_revoked_and_a_hidden_selection_is
     page.get_by_text("Share 2 selected with someone outside the team").click()
     page.get_by_label("Who the link is for").fill("Agency: Ana")
     page.get_by_role("button", name="Create share link").click()
-    page.get_by_text("Share link made").wait_for(timeout=WAIT_MS)
+    settle(page)
+    alerts = page.get_by_test_id("stAlert")
+    alerts.first.wait_for(timeout=WAIT_MS)
+    assert page.get_by_text("Share link made").is_visible(), alerts.all_inner_texts()  # an error says why
     link = page.locator("code").filter(has_text="/share?t=").first.inner_text().strip()
     token = link.split("t=", 1)[1]
 

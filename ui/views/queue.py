@@ -192,11 +192,12 @@ if components.can(actor, "review") and visible:
             with components.reported():
                 new = shares.create_share(actor, list(visible), label=who, access=access, ttl_s=int(days) * 86400,
                                           settings=settings)
-                st.session_state["q_share_made"] = (new.share.id, new.token)
-        shown = st.session_state.get("q_share_made")
-        if shown:
-            st.success("Share link made. Copy it now: it is shown only once (the catalog keeps only its hash).")
-            st.code(f"/share?t={shown[1]}", language=None)
+                st.session_state["q_share_made"] = (new.share.id, new.token, visible)
+    # outside the expander: a rerun that redraws the expander closed cannot hide a link shown only once
+    shown = st.session_state.get("q_share_made")
+    if shown and shown[2] == visible:  # for the selection it was made for, not a later one
+        st.success("Share link made. Copy it now: it is shown only once (the catalog keeps only its hash).")
+        st.code(f"/share?t={shown[1]}", language=None)
 
 
 # 3. the grid ----------------------------------------------------------------------------------
