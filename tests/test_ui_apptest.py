@@ -661,7 +661,7 @@ def test_no_page_enables_raw_html():
                                              "new Function")), (name, script)
 
 
-SCRIPTS = {"components.py": ("_COOKIE_JS",), "keys.py": ("_KEYS_JS",), "mentions.py": ("_MENTIONS_JS",), "viewers.py": ("_LIGHTBOX_JS", "_PLAYER_JS", "_SLIDER_JS", "_PINPAD_JS", "_SCREEN_JS")}  # module -> its fixed scripts
+SCRIPTS = {"components.py": ("_COOKIE_JS",), "keys.py": ("_KEYS_JS",), "mentions.py": ("_MENTIONS_JS",), "viewers.py": ("_LIGHTBOX_JS", "_LIGHTBOX_GRID_JS", "_PLAYER_JS", "_SLIDER_JS", "_PINPAD_JS", "_SCREEN_JS")}  # module -> its fixed scripts
 
 
 def test_the_ui_never_imports_the_workers_package():

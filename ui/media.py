@@ -20,10 +20,11 @@ from workbench.errors import WorkbenchError
 from workbench.settings import Settings
 
 
-def preview(row: Any, *, side: int | None = None, zoom: bool = False, key_prefix: str = "pv") -> None:
+def preview(row: Any, *, side: int | None = None, zoom: bool = False, key_prefix: str = "pv") -> bool:
     """A variant's cached preview, longest side ``side`` (default ``WORKBENCH_PREVIEW_SIDE``),
     never the full-size file; a video shows a poster frame. ``zoom`` adds a "Full size" button
-    under a still that opens the stored file in the lightbox."""
+    under a still that opens the stored file in the lightbox (a grid adds its buttons at once:
+    :func:`ui.viewers.lightbox_buttons`). True when a picture was drawn."""
     from workbench.previews import poster_path, preview_path
 
     try:
@@ -33,10 +34,11 @@ def preview(row: Any, *, side: int | None = None, zoom: bool = False, key_prefix
             st.caption(f":material/movie: video · {md(slot_format(row.format))}")
     except (WorkbenchError, OSError, ValueError) as exc:  # missing from the store, or not a readable picture
         st.caption(f":material/broken_image: no preview: {md(exc)}")
-        return
+        return False
     st.image(str(path), width="stretch")
     if zoom and not row.is_video:
         viewers.lightbox_button(row.id, row.width, row.height, key=f"{key_prefix}_zoom_{row.id}")
+    return True
 
 
 def card_side(columns: int) -> int:

@@ -63,7 +63,7 @@ function labelledButton(parent, text, name, hint) {
 }
 """
 
-_LIGHTBOX_JS = _DOM_JS + r"""
+_LIGHTBOX_CORE_JS = _DOM_JS + r"""
 const CSS = `
 .backdrop { position: fixed; inset: 0; z-index: 1000100; background: rgba(14, 17, 23, 0.94); display: flex;
   flex-direction: column; font: 14px/1.4 system-ui, sans-serif; color: #f0f2f6; }
@@ -273,20 +273,76 @@ function lightbox() {
   window.__wbLightbox = box;
   return box;
 }
-
-export default function(component) {
-  const { data, parentElement } = component;
-  let button = parentElement.querySelector("button");
-  if (!button) {
-    button = make("button");
-    button.type = "button";
-    button.addEventListener("click", () => lightbox().open(button.__wbData, button));
-    parentElement.appendChild(button);
-  }
+// a "Full size" button: opens data {id, url, w, h} in the lightbox
+function zoomButton() {
+  const button = make("button");
+  button.type = "button";
+  button.addEventListener("click", () => lightbox().open(button.__wbData, button));
+  return button;
+}
+function describe(button, data) {
   button.__wbData = data;
   button.textContent = "\u2922 Full size";
   button.setAttribute("aria-label", `Full size view of #${data.id}`);
   button.title = `Open #${data.id} at full resolution (${data.w} \u00d7 ${data.h} px): zoom and pan`;
+}
+
+"""
+
+_LIGHTBOX_JS = _LIGHTBOX_CORE_JS + r"""
+export default function(component) {
+  const { data, parentElement } = component;
+  let button = parentElement.querySelector("button");
+  if (!button) {
+    button = zoomButton();
+    parentElement.appendChild(button);
+  }
+  describe(button, data);
+}
+"""
+
+# One lightbox button a card, for a whole grid of cards in one element (a component each would
+# cost the browser a mount each: the queue's first paint). Each button goes under the picture
+# of the container keyed ``anchor`` (Streamlit gives it the class ``st-key-<anchor>``), styled
+# like the others; cards drawn after this script ran are watched for.
+_LIGHTBOX_GRID_JS = _LIGHTBOX_CORE_JS + r"""
+function gridStyle() {
+  if (document.getElementById("wb-zoom-style")) return;
+  const style = make("style");
+  style.id = "wb-zoom-style";
+  style.textContent = `button.wb-zoom { align-self: flex-start; font: inherit; font-size: 0.85rem;
+    padding: 0.15rem 0.6rem; border-radius: 0.5rem; cursor: pointer; border: 1px solid rgba(49, 51, 63, 0.2);
+    background: rgba(240, 242, 246, 0.9); color: inherit; }
+  button.wb-zoom:focus-visible { outline: 2px solid #ff4b4b; outline-offset: 1px; }`;
+  document.head.appendChild(style);
+}
+
+export default function(component) {
+  const { data } = component;
+  gridStyle();
+  const place = () => {
+    let missing = 0;
+    for (const card of data.cards) {
+      const box = document.querySelector(`.st-key-${window.CSS.escape(card.anchor)}`);
+      if (!box) { missing += 1; continue; }
+      let button = box.querySelector("button.wb-zoom");
+      if (!button) {
+        button = zoomButton();
+        button.className = "wb-zoom";
+        const picture = box.querySelector('[data-testid="stImage"]');
+        const slot = picture && picture.closest('[data-testid="stElementContainer"]');
+        if (slot) slot.after(button); else box.appendChild(button);
+      }
+      describe(button, card);
+    }
+    return missing;
+  };
+  if (!place()) return undefined;
+  const main = document.querySelector('[data-testid="stMain"]') || document.body;
+  const watch = new MutationObserver(() => { if (!place()) watch.disconnect(); });
+  watch.observe(main, { childList: true, subtree: true });
+  const stop = setTimeout(() => watch.disconnect(), 15000);
+  return () => { clearTimeout(stop); watch.disconnect(); };
 }
 """
 
@@ -299,6 +355,18 @@ def lightbox_button(variant_id: int, width: int | None, height: int | None, *, k
     mount = st.components.v2.component("wb_lightbox", js=_LIGHTBOX_JS, css=_LIGHTBOX_CSS)
     mount(key=key, data={"id": int(variant_id), "url": media_url(variant_id, "file"), "w": int(width or 0),
                          "h": int(height or 0)}, height="content")
+
+
+def lightbox_buttons(cards: Sequence[tuple[str, int, int | None, int | None]], *, key: str) -> None:
+    """A "Full size" button under the picture of each card of a grid, as one element: ``cards``
+    are (anchor, variant id, width, height), ``anchor`` the key of the card's
+    ``st.container``. Mount it after the grid."""
+    from ui.web import media_url
+
+    mount = st.components.v2.component("wb_lightbox_grid", js=_LIGHTBOX_GRID_JS)
+    mount(key=key, height="content", data={"cards": [
+        {"anchor": str(anchor), "id": int(vid), "url": media_url(vid, "file"), "w": int(w or 0), "h": int(h or 0)}
+        for anchor, vid, w, h in cards]})
 
 
 # -- player controls ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import math
 
 import streamlit as st
 
-from ui import components, keys, media, panels
+from ui import components, keys, media, panels, viewers
 from ui.components import md
 from workbench import review
 from workbench.errors import WorkbenchError
@@ -211,11 +211,13 @@ try:
 except WorkbenchError:
     pass
 card_side = media.card_side(COLUMNS)  # the small preview, or the sharper one where cards are wide on this screen
+zoomable = []  # (card key, id, width, height) of the stills shown: "Full size" opens the file in the lightbox
 for start in range(0, len(result.items), COLUMNS):
     cells = st.columns(COLUMNS)
     for cell, row in zip(cells, result.items[start:start + COLUMNS]):
-        with cell.container(border=True):
-            media.preview(row, side=card_side, zoom=True)  # zoom: "Full size" opens the file in the lightbox
+        with cell.container(border=True, key=f"q_card_{row.id}"):
+            if media.preview(row, side=card_side) and not row.is_video:
+                zoomable.append((f"q_card_{row.id}", row.id, row.width, row.height))
             st.markdown(f"{components.status_badge(row.status)} {components.variant_label(row)}")
             extra = ""
             if row.qa_flags:
@@ -233,6 +235,8 @@ for start in range(0, len(result.items), COLUMNS):
             links = st.columns(2)
             links[0].page_link("views/variant.py", label="Open", query_params={**link_params, "id": str(row.id)})
             links[1].page_link("views/compare.py", label="Compare", query_params={"id": str(row.id)})
+if zoomable:
+    viewers.lightbox_buttons(zoomable, key="q_zoom")  # one element for the page's buttons: a faster first paint
 
 
 # 4. paging ------------------------------------------------------------------------------------
