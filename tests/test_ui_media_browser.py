@@ -283,6 +283,22 @@ def test_the_lightbox_zooms_and_pans_the_full_resolution_file(media, chromium):
     assert set(card_sides(page)) == {320}  # a 1x screen: the small preview is sharp enough
     assert not unnamed_controls(page), unnamed_controls(page)
     save_screenshot(page, "queue.png", height=1100)
+    # one "Full size" button under each still's picture (videos have none), kept across a rerun
+    stills = sorted(r.id for r in review_rows() if not r.is_video)
+    zoom = page.get_by_role("button", name=re.compile(r"^Full size view of #\d+$"))
+
+    def zoom_ids() -> list[int]:
+        return sorted(int(n.rsplit("#", 1)[1]) for n in zoom.evaluate_all("bs => bs.map(b => b.ariaLabel)"))
+
+    assert zoom_ids() == stills
+    tick = page.get_by_test_id("stCheckbox").filter(has_text=re.compile(rf"^Select #{still.id}$"))
+    tick.click()
+    page.wait_for_function(f"() => document.querySelector('input[aria-label=\"Select #{still.id}\"]')?.checked",
+                           timeout=WAIT_MS)
+    settle(page)
+    assert zoom_ids() == stills
+    tick.click()
+    settle(page)
 
     # opened from the card: the stored file, byte for byte
     with page.expect_response(lambda r: f"/_wb/media/{still.id}/file" in r.url, timeout=WAIT_MS) as got:

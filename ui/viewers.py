@@ -280,11 +280,16 @@ function zoomButton() {
   button.addEventListener("click", () => lightbox().open(button.__wbData, button));
   return button;
 }
-function describe(button, data) {
+function describe(button, data) {  // changes the button only where it differs (a watcher sees each change)
   button.__wbData = data;
-  button.textContent = "\u2922 Full size";
-  button.setAttribute("aria-label", `Full size view of #${data.id}`);
-  button.title = `Open #${data.id} at full resolution (${data.w} \u00d7 ${data.h} px): zoom and pan`;
+  const says = {
+    text: "\u2922 Full size",
+    name: `Full size view of #${data.id}`,
+    hint: `Open #${data.id} at full resolution (${data.w} \u00d7 ${data.h} px): zoom and pan`,
+  };
+  if (button.textContent !== says.text) button.textContent = says.text;
+  if (button.getAttribute("aria-label") !== says.name) button.setAttribute("aria-label", says.name);
+  if (button.title !== says.hint) button.title = says.hint;
 }
 
 """
@@ -304,7 +309,7 @@ export default function(component) {
 # One lightbox button a card, for a whole grid of cards in one element (a component each would
 # cost the browser a mount each: the queue's first paint). Each button goes under the picture
 # of the container keyed ``anchor`` (Streamlit gives it the class ``st-key-<anchor>``), styled
-# like the others; cards drawn after this script ran are watched for.
+# like the others; cards drawn or redrawn after this script ran are watched for.
 _LIGHTBOX_GRID_JS = _LIGHTBOX_CORE_JS + r"""
 function gridStyle() {
   if (document.getElementById("wb-zoom-style")) return;
@@ -318,13 +323,12 @@ function gridStyle() {
 }
 
 export default function(component) {
-  const { data } = component;
+  const { data, parentElement } = component;
   gridStyle();
   const place = () => {
-    let missing = 0;
     for (const card of data.cards) {
       const box = document.querySelector(`.st-key-${window.CSS.escape(card.anchor)}`);
-      if (!box) { missing += 1; continue; }
+      if (!box) continue;
       let button = box.querySelector("button.wb-zoom");
       if (!button) {
         button = zoomButton();
@@ -335,14 +339,20 @@ export default function(component) {
       }
       describe(button, card);
     }
-    return missing;
   };
-  if (!place()) return undefined;
-  const main = document.querySelector('[data-testid="stMain"]') || document.body;
-  const watch = new MutationObserver(() => { if (!place()) watch.disconnect(); });
-  watch.observe(main, { childList: true, subtree: true });
-  const stop = setTimeout(() => watch.disconnect(), 15000);
-  return () => { clearTimeout(stop); watch.disconnect(); };
+  // Streamlit redraws cards as their elements arrive and on reruns, dropping what it did not
+  // draw itself: while this element is on the page, put back what is missing (once a frame)
+  if (parentElement.__wbWatch) parentElement.__wbWatch.disconnect();
+  let queued = false;
+  const watch = new MutationObserver(() => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; place(); });
+  });
+  watch.observe(document.querySelector('[data-testid="stMain"]') || document.body, { childList: true, subtree: true });
+  parentElement.__wbWatch = watch;
+  place();
+  return () => watch.disconnect();
 }
 """
 
