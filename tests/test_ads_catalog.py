@@ -129,12 +129,36 @@ def test_a_header_without_required_columns_is_one_clear_line(folder) -> None:
     assert "unknown column(s) 'colour'" in report.problems[0]
 
 
-def test_a_large_catalog_reads_in_bounded_time(folder) -> None:
-    rows = "".join(f"S{n},Product {n},Acme,{n % 97}.99,EUR,https://shop.example.com/{n},mug.png,home,,\n" for n in range(20000))
-    (folder / "big.csv").write_text(HEADER + rows)
-    report = read_catalog(folder / "big.csv")
-    assert report.ok and len(report.products) == 20000
+def big_catalog(folder: Path, rows: int) -> Path:
+    path = folder / f"big-{rows}.csv"
+    path.write_text(HEADER + "".join(f"S{n},Product {n},Acme,{n % 97}.99,EUR,https://shop.example.com/{n},mug.png,"
+                                     "home,,\n" for n in range(rows)))
+    return path
+
+
+def test_a_catalog_at_the_row_limit_reads_with_each_image_checked_once(folder) -> None:
+    from generators.ads.products import MAX_PRODUCTS
+
+    report = read_catalog(big_catalog(folder, MAX_PRODUCTS))  # 100,000 rows, 8 MB
+    assert report.ok and len(report.products) == MAX_PRODUCTS
     assert len(report.images) == 1  # one image file, checked once
+
+
+def test_reading_a_large_catalog_holds_the_products_and_little_more(folder) -> None:
+    """Bounded memory: the read streams the file, so its peak is what it returns (the products)
+    plus a little, linear in the rows (about 0.8 kB a product: 80 MB at the 100,000-row limit)."""
+    import tracemalloc
+
+    path = big_catalog(folder, 20_000)
+    tracemalloc.start()
+    try:
+        report = read_catalog(path)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report.ok and len(report.products) == 20_000
+    assert peak < 1.3 * kept, (kept, peak)  # no second copy of the file or of the rows on the way
+    assert kept / 20_000 < 1500, kept  # bytes a product
 
 
 def test_import_stores_images_and_json_by_hash_and_loads_back(home, folder) -> None:
