@@ -226,11 +226,19 @@ def test_a_share_link_shows_its_variants_until_revoked_and_a_hidden_selection_is
     # share the two ticked ones
     page.get_by_text("Share 2 selected with someone outside the team").click()
     page.get_by_label("Who the link is for").fill("Agency: Ana")
+    settle(page)
     page.get_by_role("button", name="Create share link").click()
     settle(page)
-    alerts = page.get_by_test_id("stAlert")
-    alerts.first.wait_for(timeout=WAIT_MS)
-    assert page.get_by_text("Share link made").is_visible(), alerts.all_inner_texts()  # an error says why
+    said = page.locator('[data-testid="stAlert"], [data-testid="stException"]')
+    try:
+        said.first.wait_for(timeout=WAIT_MS)
+    except Exception:  # say what the page shows instead, and whether the link was made
+        from workbench import shares
+        from workbench.access import Actor
+
+        made = [s.label for s in shares.list_shares(Actor("test", "admin"))]
+        raise AssertionError(f"links in the catalog: {made}; the page: {main_area(page).inner_text()[-1500:]}") from None
+    assert page.get_by_text("Share link made").is_visible(), said.all_inner_texts()  # an error says why
     link = page.locator("code").filter(has_text="/share?t=").first.inner_text().strip()
     token = link.split("t=", 1)[1]
 

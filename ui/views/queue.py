@@ -179,21 +179,22 @@ if hidden:
 bar[4].markdown(f"**{result.total}** variants · page {st.session_state['q_page']} of {pages}")
 components.show_flash()
 if components.can(actor, "review") and visible:
-    with st.expander(f"Share {len(visible)} selected with someone outside the team"):
+    # keyed: the box keeps its place whatever its label says (the number selected)
+    with st.expander(f"Share {len(visible)} selected with someone outside the team", key="q_share_box"):
         with st.form("q_share", clear_on_submit=False):
             who = st.text_input("Who the link is for", key="q_share_label", max_chars=120)
             access = st.radio("They may", ["comment", "view"], horizontal=True, key="q_share_access",
                               format_func={"comment": "Comment", "view": "Only view"}.get)
             days = st.number_input("Days until it expires", min_value=1, max_value=90, value=7, key="q_share_days")
             made = st.form_submit_button("Create share link")
-        if made:
-            from workbench import shares
+    # the outcome under the box, not in it: a link shown only once is never hidden in a closed box
+    if made:
+        from workbench import shares
 
-            with components.reported():
-                new = shares.create_share(actor, list(visible), label=who, access=access, ttl_s=int(days) * 86400,
-                                          settings=settings)
-                st.session_state["q_share_made"] = (new.share.id, new.token, visible)
-    # outside the expander: a rerun that redraws the expander closed cannot hide a link shown only once
+        with components.reported():
+            new = shares.create_share(actor, list(visible), label=who, access=access, ttl_s=int(days) * 86400,
+                                      settings=settings)
+            st.session_state["q_share_made"] = (new.share.id, new.token, visible)
     shown = st.session_state.get("q_share_made")
     if shown and shown[2] == visible:  # for the selection it was made for, not a later one
         st.success("Share link made. Copy it now: it is shown only once (the catalog keeps only its hash).")
