@@ -117,8 +117,8 @@ def chromium():
         yield b
 
 
-def new_page(chromium, scale: float = 1):
-    context = chromium.new_context(viewport=VIEWPORT, device_scale_factor=scale)
+def new_page(chromium, scale: float = 1, **options):
+    context = chromium.new_context(viewport=VIEWPORT, device_scale_factor=scale, **options)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -377,6 +377,27 @@ def test_the_lightbox_zooms_and_pans_the_full_resolution_file(media, chromium):
     assert not errors, errors
     context.close()
 
+
+
+def test_the_queue_full_size_buttons_take_the_themes_colours(media, chromium):
+    """The grid's buttons live outside any component (no theme variables there): they take the
+    page's text colour, as Streamlit's own buttons do, in the light and the dark theme."""
+    for scheme in ("light", "dark"):
+        context, page, errors = new_page(chromium, color_scheme=scheme)
+        log_in(page, media.url, "cara")
+        page.get_by_role("button", name=re.compile(r"^Full size view of #")).first.wait_for(timeout=WAIT_MS)
+        settle(page)
+        colours = page.evaluate("""() => {
+          const own = getComputedStyle(Array.from(document.querySelectorAll('[data-testid="stMain"] button'))
+            .find(b => b.innerText.trim() === 'Select page'));
+          return Array.from(document.querySelectorAll('button.wb-zoom')).map(b => {
+            const s = getComputedStyle(b);
+            return [s.color === own.color, s.backgroundColor];
+          });
+        }""")
+        assert colours and all(same and background == "rgba(0, 0, 0, 0)" for same, background in colours), (scheme, colours)
+        assert not errors, errors
+        context.close()
 
 # -- the trailer player ----------------------------------------------------------------------------
 

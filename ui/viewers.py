@@ -315,9 +315,12 @@ function gridStyle() {
   if (document.getElementById("wb-zoom-style")) return;
   const style = make("style");
   style.id = "wb-zoom-style";
+  // outside a component the theme's variables are not set: the page's own text colour, so the
+  // button reads in the light and the dark theme alike
   style.textContent = `button.wb-zoom { align-self: flex-start; font: inherit; font-size: 0.85rem;
-    padding: 0.15rem 0.6rem; border-radius: 0.5rem; cursor: pointer; border: 1px solid rgba(49, 51, 63, 0.2);
-    background: rgba(240, 242, 246, 0.9); color: inherit; }
+    padding: 0.15rem 0.6rem; border-radius: 0.5rem; cursor: pointer; color: inherit; background: transparent;
+    border: 1px solid color-mix(in srgb, currentColor 30%, transparent); }
+  button.wb-zoom:hover { background: color-mix(in srgb, currentColor 8%, transparent); }
   button.wb-zoom:focus-visible { outline: 2px solid #ff4b4b; outline-offset: 1px; }`;
   document.head.appendChild(style);
 }
@@ -360,23 +363,24 @@ export default function(component) {
 def lightbox_button(variant_id: int, width: int | None, height: int | None, *, key: str) -> None:
     """A "Full size" button that opens the variant's stored file (full resolution, through the
     session-checked media route) in the lightbox."""
+    mount = st.components.v2.component("wb_lightbox", js=_LIGHTBOX_JS, css=_LIGHTBOX_CSS)
+    mount(key=key, data=_zoom_data(variant_id, width, height), height="content")
+
+
+def _zoom_data(variant_id: int, width: int | None, height: int | None) -> dict:
+    """What a "Full size" button opens: the stored file (the session-checked media route) and its size."""
     from ui.web import media_url
 
-    mount = st.components.v2.component("wb_lightbox", js=_LIGHTBOX_JS, css=_LIGHTBOX_CSS)
-    mount(key=key, data={"id": int(variant_id), "url": media_url(variant_id, "file"), "w": int(width or 0),
-                         "h": int(height or 0)}, height="content")
+    return {"id": int(variant_id), "url": media_url(variant_id, "file"), "w": int(width or 0), "h": int(height or 0)}
 
 
 def lightbox_buttons(cards: Sequence[tuple[str, int, int | None, int | None]], *, key: str) -> None:
     """A "Full size" button under the picture of each card of a grid, as one element: ``cards``
     are (anchor, variant id, width, height), ``anchor`` the key of the card's
     ``st.container``. Mount it after the grid."""
-    from ui.web import media_url
-
     mount = st.components.v2.component("wb_lightbox_grid", js=_LIGHTBOX_GRID_JS)
-    mount(key=key, height="content", data={"cards": [
-        {"anchor": str(anchor), "id": int(vid), "url": media_url(vid, "file"), "w": int(w or 0), "h": int(h or 0)}
-        for anchor, vid, w, h in cards]})
+    mount(key=key, height="content",
+          data={"cards": [{"anchor": str(anchor), **_zoom_data(vid, w, h)} for anchor, vid, w, h in cards]})
 
 
 # -- player controls ----------------------------------------------------------------------------

@@ -216,9 +216,10 @@ zoomable = []  # (card key, id, width, height) of the stills shown: "Full size" 
 for start in range(0, len(result.items), COLUMNS):
     cells = st.columns(COLUMNS)
     for cell, row in zip(cells, result.items[start:start + COLUMNS]):
-        with cell.container(border=True, key=f"q_card_{row.id}"):
+        card = f"q_card_{row.id}"  # the container's key: the lightbox buttons find the card by it
+        with cell.container(border=True, key=card):
             if media.preview(row, side=card_side) and not row.is_video:
-                zoomable.append((f"q_card_{row.id}", row.id, row.width, row.height))
+                zoomable.append((card, row.id, row.width, row.height))
             st.markdown(f"{components.status_badge(row.status)} {components.variant_label(row)}")
             extra = ""
             if row.qa_flags:
