@@ -74,7 +74,7 @@ GRID_READY = f"""(expected) => {{
   const main = document.querySelector('[data-testid="stMain"]');
   if (!main || !main.innerText.includes(expected)) return false;
   if (document.querySelector('[data-stale="true"], [data-testid^="stSkeleton"], [data-testid="stAppSkeleton"]')) return false;
-  const imgs = main.querySelectorAll('[data-testid="stImage"] img');
+  const imgs = main.querySelectorAll('.wb-card img');
   return imgs.length >= {PER_PAGE} && Array.from(imgs).every(i => i.complete && i.naturalWidth > 0);
 }}"""
 # A variant page is drawn: its header names the variant, its decision buttons are there and

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from tests.ui_support import PASSWORD
+from tests.ui_support import PASSWORD, grid_cards, grid_ids, grid_selected, grid_tick
 from workbench import review
 from workbench.catalog import open_catalog
 from workbench.access import PermissionDenied
@@ -180,14 +180,15 @@ def test_queue_filters_and_pages(ui_home):
     total = len(statuses())
     assert total == 12
     assert f"**{total}** variants" in texts(at.markdown)
-    assert len(at.get("image")) == total  # one preview per variant at 24 a page
+    assert sorted(grid_ids(at)) == sorted(statuses())  # one card per variant at 24 a page
 
     at.selectbox(key="q_per_page").set_value(8).run()
     assert "page 1 of 2" in texts(at.markdown)
-    assert len(at.get("image")) == 8
+    first = grid_ids(at)
+    assert first == sorted(statuses(), reverse=True)[:8]  # newest first
     button(at, "Next").click().run()
     assert "page 2 of 2" in texts(at.markdown)
-    assert len(at.get("image")) == total - 8
+    assert grid_ids(at) == sorted(statuses(), reverse=True)[8:]
     assert button(at, "Next").disabled
 
     at.selectbox(key="q_f_segment").set_value("action").run()
@@ -199,25 +200,29 @@ def test_queue_filters_and_pages(ui_home):
 
 
 def test_queue_previews_are_small_cached_files(ui_home):
-    from workbench.settings import get_settings
-
-    no_exception(app("cara"))
-    previews = list((ui_home / "previews").rglob("*.jpg"))
-    assert len(previews) == 12
-    side = get_settings().preview_side
+    """Each card names its variant's small cached preview (and the sharper one for wide cards),
+    through the media route: never the stored file."""
     from PIL import Image
 
-    for path in previews:
-        with Image.open(path) as im:
-            assert max(im.size) <= side
+    from ui.mediafiles import media_file
+    from workbench.settings import get_settings
+
+    cards = grid_cards(no_exception(app("cara")))
+    assert len(cards) == 12
+    for card in cards:
+        for size, side in (("small", get_settings().preview_side), ("large", 640)):
+            variant, what = card["preview"][size].rsplit("/", 2)[-2:]
+            assert (int(variant), what) == (card["id"], f"preview-{side}")
+            found = media_file(card["id"], what)
+            with Image.open(found.path) as im:
+                assert max(im.size) == side and found.path.is_relative_to(ui_home / "previews")
+    assert len(list((ui_home / "previews").rglob("*.jpg"))) == 24
 
 
 def test_batch_approve_from_the_queue(ui_home):
     at = app("lou")
     ids = sorted(statuses())[:3]
-    for vid in ids:
-        at.checkbox(key=f"q_sel_{vid}").check()
-    at.run()
+    grid_tick(at, *ids)
     button(at, "Approve 3 selected on this page").click().run()
     no_exception(at)
     assert "Approved 3 variants" in texts(at.success)
@@ -236,14 +241,14 @@ def test_selection_survives_paging(ui_home):
     at = app("cara")
     at.selectbox(key="q_per_page").set_value(8).run()
     first_page = max(statuses())
-    at.checkbox(key=f"q_sel_{first_page}").check().run()
+    grid_tick(at, first_page)
     assert button(at, "Approve 1 selected on this page")
     button(at, "Next").click().run()
     assert at.session_state["q_selected"] == {first_page}
     assert button(at, "Approve 0 selected on this page").disabled
     assert "1 more selected on other pages or filters: not included" in texts(at.caption)
     button(at, "◀ Previous").click().run()
-    assert at.checkbox(key=f"q_sel_{first_page}").value
+    assert grid_selected(at) == [first_page]
     assert button(at, "Approve 1 selected on this page")
 
 
@@ -367,8 +372,12 @@ def test_a_video_variant_plays_on_its_page(ui_home):
     at = app("cara")
     at.selectbox(key="q_f_kind").set_value("trailer").run()
     no_exception(at)
-    assert at.get("imgs") or at.get("image"), "the grid shows the video's poster frame"
-    assert "video" in texts(at.caption)
+    [card] = grid_cards(at)
+    assert card["id"] == vid and card["video"] == "16x9 mp4" and card["zoom"] is None  # played, not zoomed
+    from ui.mediafiles import media_file
+
+    poster = media_file(vid, card["preview"]["small"].rsplit("/", 1)[1])  # the grid shows its poster frame
+    assert poster.mime == "image/jpeg" and poster.path.read_bytes()[:2] == b"\xff\xd8"
     page(at, "views/variant.py", id=str(vid))
     no_exception(at)
     assert at.get("video")
@@ -393,8 +402,7 @@ def test_the_model_made_share_is_stated_on_the_card_and_the_page_in_plain_words(
     share = review.explain(review.get_rows([v.variant_id])[0]).model_share
     words = f"{share * 100:.0f} % of the pixels"
     at = no_exception(app("cara"))  # the queue: the card says it; the other cards (no model) say nothing
-    assert f"model-made: {words}" in texts(at.caption)
-    assert texts(at.caption).count("model-made") == 1
+    assert {c["id"]: c["model"] for c in grid_cards(at) if c["model"]} == {v.variant_id: words}
     at = no_exception(page(at, "views/variant.py", id=str(v.variant_id)))
     shown = texts(at.markdown)
     assert f"model-made: {words}" in shown
@@ -661,7 +669,9 @@ def test_no_page_enables_raw_html():
                                              "new Function")), (name, script)
 
 
-SCRIPTS = {"components.py": ("_COOKIE_JS",), "keys.py": ("_KEYS_JS",), "mentions.py": ("_MENTIONS_JS",), "viewers.py": ("_LIGHTBOX_JS", "_LIGHTBOX_GRID_JS", "_PLAYER_JS", "_SLIDER_JS", "_PINPAD_JS", "_SCREEN_JS")}  # module -> its fixed scripts
+SCRIPTS = {"components.py": ("_COOKIE_JS",), "keys.py": ("_KEYS_JS",), "mentions.py": ("_MENTIONS_JS",),
+           "viewers.py": ("_LIGHTBOX_JS", "_PLAYER_JS", "_SLIDER_JS", "_PINPAD_JS"),
+           "cardgrid.py": ("_GRID_JS",)}  # module -> its fixed scripts
 
 
 def test_the_ui_never_imports_the_workers_package():
@@ -686,8 +696,13 @@ def test_user_text_is_escaped_in_markdown(ui_home):
 
     workflow.generate("thumbnail", ingested.title_id, ThumbnailParams(segments=("action",), formats=("1x1",), top_k=1))
     at = no_exception(app("cara"))
-    bodies = [m.value for m in at.markdown] + [c.value for c in at.caption]
     assert not any(b.allow_html for b in [*at.markdown, *at.caption])
+    # the card grid sets its words as text (test_no_page_enables_raw_html): the name as it is
+    assert [c["about"].split(" · ")[0] for c in grid_cards(at) if "img src" in c["about"]] == [hostile[:60]]
+    at.selectbox(key="q_f_title").set_value(hostile[:60]).run()  # the filter: Markdown, escaped
+    bodies = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    at = no_exception(page(at, "views/compare.py", id=str(grid_ids(at)[0])))
+    bodies += [m.value for m in at.markdown] + [c.value for c in at.caption]
     shown = [b for b in bodies if "img src" in b]
     assert shown, "the hostile title is shown"
     assert all("\\<img" in b and "\\[x\\]" in b for b in shown)
@@ -730,13 +745,12 @@ def test_titles_named_like_the_any_choice_are_filtered_exactly(ui_home):
         at.selectbox(key="q_f_title").set_value(name).run()
         no_exception(at)
         assert queue_total(at) == 1, name
-        assert {int(c.key.removeprefix("q_sel_")) for c in at.checkbox if (c.key or "").startswith("q_sel_")} \
-            == expected
+        assert set(grid_ids(at)) == expected
     at.selectbox(key="q_f_title").set_value(None).run()  # the "any" choice
     assert queue_total(at) == total
     at.selectbox(key="q_f_segment").set_value("All").run()  # the segment called "All", not any segment
     assert queue_total(at) == 1
-    assert at.checkbox(key=f"q_sel_{odd_segment}")
+    assert grid_ids(at) == [odd_segment]
     at.selectbox(key="q_f_segment").set_value(None).run()
     assert queue_total(at) == total
     # the shown words name one choice each
@@ -801,15 +815,13 @@ def test_a_hidden_selection_is_never_decided(ui_home):
     action, romance = rows_of("action"), rows_of("romance")
     at = app("lou")
     at.selectbox(key="q_f_segment").set_value("action").run()
-    for vid in action[:2]:
-        at.checkbox(key=f"q_sel_{vid}").check()
-    at.run()
+    grid_tick(at, *action[:2])
     assert button(at, "Approve 2 selected on this page")
     at.selectbox(key="q_f_segment").set_value("romance").run()  # the two ticked ones are hidden now
     approve = button(at, "Approve 0 selected on this page")
     assert approve.disabled
     assert "2 more selected on other pages or filters: not included" in texts(at.caption)
-    at.checkbox(key=f"q_sel_{romance[0]}").check().run()
+    grid_tick(at, romance[0])
     button(at, "Approve 1 selected on this page").click().run()
     no_exception(at)
     assert "Approved 1 variant." in texts(at.success)
@@ -979,13 +991,13 @@ def test_login_hands_the_session_to_the_cookie_then_shows_the_page(ui_home):
     at.button[0].click().run()
     code = at.session_state["wb_handoff"]
     assert sessions.pending(code) and "Signing in" in texts(at.info)
-    assert not at.get("image")  # the page (whose pictures need the cookie) waits
+    assert not grid_cards(at)  # the page (whose pictures need the cookie) waits
     assert sessions.redeem(code) == at.session_state[TOKEN_KEY]
     assert sessions.redeem(code) is None  # single use
     at.run()
     no_exception(at)
     assert "wb_handoff" not in at.session_state
-    assert "**12** variants" in texts(at.markdown) and at.get("image")
+    assert "**12** variants" in texts(at.markdown) and len(grid_cards(at)) == 12
 
 
 def test_a_new_session_signs_in_from_the_cookie_until_logout(ui_home, monkeypatch):
@@ -1073,8 +1085,12 @@ def test_export_page_previews_each_delivery_before_the_zip(ui_home):
     assert {"display_300x250", "display_970x250", "display_728x90"} <= set(tables[0]["delivery"])
     assert not [b for b in at.button if b.label == "Download zip"]  # nothing made yet
     assert not (ui_home / "exports").exists()
-    at = no_exception(app("cara"))  # the queue shows the altered file's card without a picture
-    assert "no preview" in texts(at.caption)
+    from ui.mediafiles import media_file
+
+    at = no_exception(app("cara"))  # the queue's card of the altered file gets no picture (it says so)
+    previews = {c["id"]: c["preview"]["small"].rsplit("/", 1)[1] for c in grid_cards(at)}
+    assert media_file(tampered.id, previews[tampered.id]) is None
+    assert all(media_file(vid, what) is not None for vid, what in previews.items() if vid != tampered.id)
 
 
 def test_export_preview_names_a_delivery_that_cuts_a_face(ui_home, monkeypatch):

@@ -72,18 +72,19 @@ def test_review_and_export_in_a_real_browser(server, browser, tmp_path):
     log_in(page, server.url, "cara")
     assert any(c["name"] == "_streamlit_xsrf" for c in context.cookies()), "XSRF protection is on"
     page.get_by_text(f"{len(ids)} variants").first.wait_for(timeout=WAIT_MS)
-    page.get_by_test_id("stImage").first.wait_for(timeout=WAIT_MS)
+    page.wait_for_function("() => Array.from(document.querySelectorAll('.wb-card img'))"
+                           ".filter(i => i.complete && i.naturalWidth > 0).length >= 1", timeout=WAIT_MS)
     screenshot(page, tmp_path / "queue.png")
 
     # 2. approve the first variant from its page
-    main_area(page).get_by_role("link", name="Open", exact=True).nth(0).click()
+    main_area(page).get_by_role("link", name=f"Open #{to_approve}", exact=True).click()
     settle(page)
     page.get_by_role("button", name="Approve", exact=True).click()
     page.get_by_text(f"Approved variant #{to_approve}").wait_for(timeout=WAIT_MS)
 
     # 3. reject the second one: the comment is required
     go(page, "Queue")
-    main_area(page).get_by_role("link", name="Open", exact=True).nth(1).click()
+    main_area(page).get_by_role("link", name=f"Open #{to_reject}", exact=True).click()
     settle(page)
     page.get_by_text("Reject", exact=True).click()
     page.get_by_role("button", name="Send decision").click()
@@ -97,7 +98,7 @@ def test_review_and_export_in_a_real_browser(server, browser, tmp_path):
 
     # 4. compare the approved variant's group, then log out
     go(page, "Queue")
-    main_area(page).get_by_role("link", name="Compare", exact=True).nth(0).click()
+    main_area(page).get_by_role("link", name=f"Compare #{to_approve}", exact=True).click()
     settle(page)
     page.get_by_text("Why this frame").first.wait_for(timeout=WAIT_MS)
     assert page.get_by_text(f"#{to_approve} ·").count() >= 1  # the approved variant's own group

@@ -236,19 +236,18 @@ def review_rows() -> list:
     return review.query_variants(per_page=100).items
 
 
+CARD_PICTURES = "Array.from(document.querySelectorAll('[data-testid=\"stMain\"] .wb-card img'))"
+
+
 def card_sides(page) -> list[int]:
-    page.wait_for_function("() => Array.from(document.querySelectorAll('[data-testid=\"stMain\"] "
-                           "[data-testid=\"stImage\"] img')).every(i => i.complete && i.naturalWidth > 0)",
-                           timeout=WAIT_MS)
-    return page.evaluate("() => Array.from(document.querySelectorAll('[data-testid=\"stMain\"] [data-testid=\"stImage\"] "
-                         "img')).map(i => Math.max(i.naturalWidth, i.naturalHeight))")
+    page.wait_for_function(f"() => {CARD_PICTURES}.every(i => i.complete && i.naturalWidth > 0)", timeout=WAIT_MS)
+    return page.evaluate(f"() => {CARD_PICTURES}.map(i => Math.max(i.naturalWidth, i.naturalHeight))")
 
 
 def test_queue_cards_get_the_sharper_cached_preview_on_a_2x_screen(media, chromium):
     context, page, errors = new_page(chromium, scale=2)
     log_in(page, f"{media.url}/?kind=thumbnail", "lou")
-    page.wait_for_function("() => Array.from(document.querySelectorAll('[data-testid=\"stMain\"] [data-testid=\"stImage\"] "
-                           "img')).some(i => i.naturalWidth >= 600)", timeout=WAIT_MS)
+    page.wait_for_function(f"() => {CARD_PICTURES}.some(i => i.naturalWidth >= 600)", timeout=WAIT_MS)
     settle(page)
     assert set(card_sides(page)) == {640}  # the larger cached preview, never the 1920-px file
     cached = list((media.home / "previews").rglob(f"{row(media.still).sha256}-640.jpg"))
@@ -291,7 +290,7 @@ def test_the_lightbox_zooms_and_pans_the_full_resolution_file(media, chromium):
         return sorted(int(n.rsplit("#", 1)[1]) for n in zoom.evaluate_all("bs => bs.map(b => b.ariaLabel)"))
 
     assert zoom_ids() == stills
-    tick = page.get_by_test_id("stCheckbox").filter(has_text=re.compile(rf"^Select #{still.id}$"))
+    tick = page.locator("label.wb-tick").filter(has_text=re.compile(rf"^Select #{still.id}$"))
     tick.click()
     page.wait_for_function(f"() => document.querySelector('input[aria-label=\"Select #{still.id}\"]')?.checked",
                            timeout=WAIT_MS)
@@ -379,9 +378,10 @@ def test_the_lightbox_zooms_and_pans_the_full_resolution_file(media, chromium):
 
 
 
-def test_the_queue_full_size_buttons_take_the_themes_colours(media, chromium):
-    """The grid's buttons live outside any component (no theme variables there): they take the
-    page's text colour, as Streamlit's own buttons do, in the light and the dark theme."""
+def test_the_queue_cards_take_the_themes_colours(media, chromium):
+    """The cards are drawn in the page (no shadow root, so no theme variables): their words, links
+    and "Full size" buttons take the page's text colour, as Streamlit's own controls do, in the
+    light and the dark theme, and the buttons stay clear."""
     for scheme in ("light", "dark"):
         context, page, errors = new_page(chromium, color_scheme=scheme)
         log_in(page, media.url, "cara")
@@ -389,15 +389,22 @@ def test_the_queue_full_size_buttons_take_the_themes_colours(media, chromium):
         settle(page)
         colours = page.evaluate("""() => {
           const own = getComputedStyle(Array.from(document.querySelectorAll('[data-testid="stMain"] button'))
-            .find(b => b.innerText.trim() === 'Select page'));
-          return Array.from(document.querySelectorAll('button.wb-zoom')).map(b => {
-            const s = getComputedStyle(b);
-            return [s.color === own.color, s.backgroundColor];
-          });
+            .find(b => b.innerText.trim() === 'Select page')).color;
+          const cards = Array.from(document.querySelectorAll('.wb-card'));
+          const texts = cards.flatMap(c => Array.from(c.querySelectorAll('.wb-name, .wb-links a, label.wb-tick')));
+          return {cards: cards.length, texts: texts.map(t => getComputedStyle(t).color === own),
+                  buttons: Array.from(document.querySelectorAll('button.wb-zoom')).map(b => {
+                    const s = getComputedStyle(b);
+                    return [s.color === own, s.backgroundColor];
+                  })};
         }""")
-        assert colours and all(same and background == "rgba(0, 0, 0, 0)" for same, background in colours), (scheme, colours)
+        assert colours["cards"] and len(colours["texts"]) == 4 * colours["cards"] and all(colours["texts"]), \
+            (scheme, colours)
+        assert colours["buttons"] and all(same and bg == "rgba(0, 0, 0, 0)" for same, bg in colours["buttons"]), \
+            (scheme, colours)
         assert not errors, errors
         context.close()
+
 
 # -- the trailer player ----------------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ def blur(page) -> None:
 
 def tick(page, vid: int) -> None:
     """Tick a card's checkbox (a click on its label, as a person does)."""
-    page.get_by_test_id("stCheckbox").filter(has_text=re.compile(rf"^Select #{vid}$")).click()
+    page.locator("label.wb-tick").filter(has_text=re.compile(rf"^Select #{vid}$")).click()
     page.get_by_role("checkbox", name=f"Select #{vid}", exact=True).wait_for(timeout=WAIT_MS)
     page.wait_for_function(f"() => document.querySelector('input[aria-label=\"Select #{vid}\"]')?.checked",
                            timeout=WAIT_MS)

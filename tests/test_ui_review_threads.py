@@ -18,6 +18,7 @@ from tests.test_ui_apptest import (
     statuses,
     texts,
 )
+from tests.ui_support import grid_cards, grid_open, grid_tick
 from workbench import comments, review, shares
 from workbench.access import Actor
 from workbench.catalog import open_catalog
@@ -38,8 +39,14 @@ def test_the_queue_reads_and_writes_its_view_in_the_address(ui_home):
     assert "**1** variants" in texts(at.markdown)
     at.selectbox(key="q_f_segment").set_value("romance").run()
     assert at.query_params["segment"] == "romance" and at.query_params["sort"] == "score"
-    [open_link] = [p for p in at.get("page_link") if p.proto.label == "Open"][:1]
-    assert open_link.proto.query_string.startswith("segment=romance&q=16x9&sort=score&per=8&id=")
+    [card] = grid_cards(at)[:1]
+    assert card["open"] == f"/variant?segment=romance&q=16x9&sort=score&per=8&id={card['id']}"
+    grid_open(at, card["id"])  # a click on it: the variant page, with the queue's view carried
+    no_exception(at)
+    assert dict(at.query_params) == {"segment": "romance", "q": "16x9", "sort": "score", "per": "8",
+                                     "id": str(card["id"])}
+    assert at.get("bidi_component") and not grid_cards(at)  # the variant page: no grid
+    assert f"#{card['id']} ·" in texts(at.markdown)
 
 
 def test_approve_and_next_follows_the_queue_filter(ui_home):
@@ -69,16 +76,14 @@ def test_batch_approval_skips_flagged_ones_unless_a_comment_overrides(ui_home):
         session.get(Variant, ids[0]).qa_flags = ["overflow"]
     at = app("lou")
     at.selectbox(key="q_f_flag").set_value(review.FLAGGED_ANY).run()
-    assert "**1** variants" in texts(at.markdown) and "overflow" in texts(at.caption)
+    assert "**1** variants" in texts(at.markdown) and grid_cards(at)[0]["flags"] == ["overflow"]
     at.selectbox(key="q_f_flag").set_value(None).run()
-    for vid in ids:
-        at.checkbox(key=f"q_sel_{vid}").check()
-    at.run()
+    grid_tick(at, *ids)
     button(at, "Approve 3 selected on this page (1 with QA flags: skipped)").click().run()
     no_exception(at)
     assert f"#{ids[0]} has QA flags (overflow)" in texts(at.success)
     assert [statuses()[i] for i in ids] == ["pending", "approved", "approved"]
-    at.checkbox(key=f"q_sel_{ids[0]}").check().run()
+    grid_tick(at, ids[0])
     at.text_input(key="q_override").set_value("The overflow is the safe area, fine").run()
     button(at, "Approve 1 selected on this page (1 with QA flags: approved with your comment)").click().run()
     assert statuses()[ids[0]] == "approved"

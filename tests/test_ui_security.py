@@ -32,6 +32,7 @@ from tests.ui_support import (
     chromium_browser,
     free_port,
     log_in,
+    main_area,
     session_cookie,
     settle,
 )
@@ -150,13 +151,26 @@ def test_media_are_served_only_to_a_live_session(server, browser):
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     page = context.new_page()
     log_in(page, server.url, "cara")
-    page.wait_for_function("() => Array.from(document.querySelectorAll('[data-testid=\"stImage\"] img'))"
-                           ".filter(i => i.complete && i.naturalWidth > 0).length >= 4", timeout=WAIT_MS)
-    src = page.get_by_test_id("stImage").locator("img").first.get_attribute("src")
-    path = "/" + src.split("://", 1)[-1].split("/", 1)[1] if "://" in src else src
+
+    def loaded(selector: str) -> str:  # the path of the first picture under selector, once it has loaded
+        page.wait_for_function(f"() => Array.from(document.querySelectorAll('{selector}'))"
+                               ".filter(i => i.complete && i.naturalWidth > 0).length >= 1", timeout=WAIT_MS)
+        src = page.locator(selector).first.get_attribute("src")
+        return "/" + src.split("://", 1)[-1].split("/", 1)[1] if "://" in src else src
+
+    preview = loaded(".wb-card img")  # the queue's cards: the workbench's media route
+    assert preview.startswith("/_wb/media/") and preview.endswith("/preview-320"), preview
+    main_area(page).get_by_role("link", name=re.compile(r"^Compare #\d+$")).first.click()
+    path = loaded('[data-testid="stImage"] img')  # a Streamlit image: Streamlit's media route
     assert path.startswith("/media/"), path
     cookie = session_cookie(context)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    status, headers, body = request(server, "GET", preview)
+    assert status == 403 and not body.startswith(b"\xff\xd8")
+    assert_hardened(headers, "403")
+    status, headers, body = request(server, "GET", preview, headers={"Cookie": f"wb_session={cookie['value']}"})
+    assert status == 200 and headers["content-type"] == "image/jpeg" and body.startswith(b"\xff\xd8")
+    assert_hardened(headers, preview)
 
     status, headers, body = request(server, "GET", path)
     assert status == 403 and not body.startswith(b"\xff\xd8")
@@ -170,13 +184,34 @@ def test_media_are_served_only_to_a_live_session(server, browser):
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("button", name="Log in").wait_for(timeout=WAIT_MS)
     settle(page)
-    status, _, _ = request(server, "GET", path, headers={"Cookie": f"wb_session={cookie['value']}"})
-    assert status == 403  # at once: the session is revoked, whatever Streamlit still keeps
+    for address in (path, preview):
+        status, _, _ = request(server, "GET", address, headers={"Cookie": f"wb_session={cookie['value']}"})
+        assert status == 403, address  # at once: the session is revoked, whatever Streamlit still keeps
     deadline = time.monotonic() + 10
     while session_cookie(context) is not None and time.monotonic() < deadline:
         page.wait_for_timeout(100)  # the login page asks the server to clear the dead cookie
     assert session_cookie(context) is None
     context.close()
+
+
+def test_kept_alive_connections_are_answered_at_once(server):
+    """Each response leaves at once (TCP_NODELAY): without it the second and later requests on a
+    kept-alive connection (a page's previews, its static files) waited 40 ms each for the
+    browser's delayed acknowledgement."""
+    import statistics
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    took = []
+    try:
+        for _ in range(20):
+            start = time.perf_counter()
+            conn.request("GET", "/_stcore/health")
+            resp = conn.getresponse()
+            assert resp.status == 200 and resp.read()
+            took.append(time.perf_counter() - start)
+    finally:
+        conn.close()
+    assert statistics.median(took[1:]) < 0.02, [round(t * 1000, 1) for t in took]
 
 
 # -- the handoff code: single use, also when raced ----------------------------------------------

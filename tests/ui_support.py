@@ -228,3 +228,62 @@ def go(page, title: str) -> None:
     """Follow the sidebar's link to a page (in-app navigation keeps the login session)."""
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
     settle(page)
+
+
+# -- the queue's card grid in AppTest ------------------------------------------------------------
+# AppTest draws the grid (one st.components.v2 element) but cannot click in it: these send what
+# the grid's script sends after a click, as the browser would, so its callbacks run for real.
+
+
+def grid_cards(at, key: str = "q_grid") -> list[dict]:
+    """The cards the queue's grid shows: the data it was drawn with."""
+    import json
+
+    grids = [g for g in at.get("bidi_component") if g.key == key]
+    return json.loads(grids[0].proto.json)["cards"] if grids else []
+
+
+def grid_ids(at, key: str = "q_grid") -> list[int]:
+    return [card["id"] for card in grid_cards(at, key)]
+
+
+def grid_selected(at, key: str = "q_grid") -> list[int]:
+    import json
+
+    [grid] = [g for g in at.get("bidi_component") if g.key == key]
+    return json.loads(grid.proto.json)["selected"]
+
+
+_sequence = iter(range(1, 1 << 30))
+
+
+def _grid_run(at, key: str, *, state: dict | None = None, event: tuple[str, Any] | None = None):
+    import json
+
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+
+    [grid] = [g for g in at.get("bidi_component") if g.key == key]
+    states = at._tree.get_widget_states()
+    if state is not None:
+        widget = states.widgets.add()
+        widget.id = grid.proto.id
+        widget.json_value = json.dumps(state)
+    if event is not None:
+        widget = states.widgets.add()
+        widget.id = _make_trigger_id(grid.proto.id, "events")
+        widget.json_trigger_value = json.dumps([{"event": event[0], "value": event[1]}])
+    return at._run(states)
+
+
+def grid_tick(at, *ids: int, ticked: bool = True, key: str = "q_grid"):
+    """Tick (or untick) cards of the grid shown, as clicks on their boxes do, and run."""
+    shown = grid_ids(at, key)
+    now = set(grid_selected(at, key))
+    now = now | set(ids) if ticked else now - set(ids)
+    value = {"shown": shown, "ticked": [i for i in shown if i in now], "seq": next(_sequence)}
+    return _grid_run(at, key, state={"ticks": value})
+
+
+def grid_open(at, variant_id: int, page: str = "variant", key: str = "q_grid"):
+    """A plain click on a card's "Open" (``page="variant"``) or "Compare" link, and the run."""
+    return _grid_run(at, key, event=("open", {"page": page, "id": int(variant_id)}))

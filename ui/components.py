@@ -286,12 +286,17 @@ def tweak_specs(kind: str) -> tuple[Any, ...]:
         return ()
 
 
-def variant_label(row: Any) -> str:
-    """One line that names a variant: id, segment, locale, placement and pick, version (escaped)."""
+def variant_name(row: Any) -> str:
+    """One line that names a variant: id, segment, locale, placement and pick, version (plain text)."""
     parts = [f"#{row.id}", dash(row.segment), slot_format(row.format), f"v{row.version}"]
     if getattr(row, "locale", None):
         parts.insert(2, row.locale)
-    return md(" · ".join(parts))
+    return " · ".join(parts)
+
+
+def variant_label(row: Any) -> str:
+    """:func:`variant_name` as Markdown (escaped)."""
+    return md(variant_name(row))
 
 
 STATUS_COLOURS = {"pending": "orange", "approved": "green", "rejected": "red", "changes_requested": "violet"}

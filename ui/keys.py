@@ -78,13 +78,13 @@ export default function(component) {
       const at = boxes.indexOf(document.activeElement);
       const next = boxes[Math.max(0, Math.min(boxes.length - 1, at < 0 ? 0 : at + action.move))];
       next.focus();
-      next.closest('[data-testid="stVerticalBlock"]')?.scrollIntoView({block: "nearest"});
+      (next.closest(".wb-card") || next.closest('[data-testid="stVerticalBlock"]'))?.scrollIntoView({block: "nearest"});
       return true;
     }
     if (action.open) {
       const boxes = cards();
       const box = boxes.find((b) => b === document.activeElement) || boxes[0];
-      const card = box && box.closest('[data-testid="stVerticalBlockBorderWrapper"], [data-testid="stVerticalBlock"]');
+      const card = box && box.closest('.wb-card, [data-testid="stVerticalBlockBorderWrapper"], [data-testid="stVerticalBlock"]');
       const link = card && Array.from(card.querySelectorAll("a")).find((a) => says(a, action.open) && live(a));
       return link ? click(link) : false;
     }

@@ -1,5 +1,5 @@
-"""Pictures and videos in the review app: the queue's cached previews (small, or sharper where
-the card is wide on the screen) with a "Full size" lightbox, the player (frame stepping,
+"""Pictures and videos in the review app: cached previews with a "Full size" lightbox (the
+queue's cards are one element of their own: :mod:`ui.cardgrid`), the player (frame stepping,
 scrubber with the timecoded comments, shot strip), the variant page's picture with its pin tool,
 and previews with crop windows or comment pins drawn on them. The scripts behind the lightbox,
 player controls and pin tool are in :mod:`ui.viewers`; the files they load come from the
@@ -23,8 +23,7 @@ from workbench.settings import Settings
 def preview(row: Any, *, side: int | None = None, zoom: bool = False, key_prefix: str = "pv") -> bool:
     """A variant's cached preview, longest side ``side`` (default ``WORKBENCH_PREVIEW_SIDE``),
     never the full-size file; a video shows a poster frame. ``zoom`` adds a "Full size" button
-    under a still that opens the stored file in the lightbox (a grid adds its buttons at once:
-    :func:`ui.viewers.lightbox_buttons`). True when a picture was drawn."""
+    under a still that opens the stored file in the lightbox. True when a picture was drawn."""
     from workbench.previews import poster_path, preview_path
 
     try:
@@ -39,18 +38,6 @@ def preview(row: Any, *, side: int | None = None, zoom: bool = False, key_prefix
     if zoom and not row.is_video:
         viewers.lightbox_button(row.id, row.width, row.height, key=f"{key_prefix}_zoom_{row.id}")
     return True
-
-
-def card_side(columns: int) -> int:
-    """The preview side for a grid of ``columns`` cards: the small cached preview, or the larger
-    one (``workbench.previews.LARGE_PREVIEW_SIDE``) once this browser reports that its cards
-    are wider than the small one in device pixels. Both are cached files made once."""
-    from workbench.previews import LARGE_PREVIEW_SIDE
-
-    small = settings().preview_side
-    if small >= LARGE_PREVIEW_SIDE:
-        return small
-    return viewers.card_side(columns, small, LARGE_PREVIEW_SIDE)
 
 
 def player(row: Any, files: dict | None = None, start_time: float = 0.0, *, viewer: Any = None,

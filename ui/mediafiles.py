@@ -68,7 +68,7 @@ def media_file(variant_id: int, what: str, settings: Settings | None = None) -> 
             return MediaFile(path, "video/mp4" if path.suffix == ".mp4" else row.mime, f'"{path.stem}"') if path else None
         if match["side"] is not None:
             side = int(match["side"])
-            if side not in SERVED_SIDES:
+            if side not in SERVED_SIDES and side != settings.preview_side:  # the queue's own size too
                 return None
             path = (poster_path(row.sha256, row.ext, settings, side=side) if row.is_video
                     else preview_path(row.sha256, row.ext, settings, side=side))

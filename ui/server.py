@@ -5,7 +5,8 @@ routes, media and uploads only for a live session, internal endpoints closed).
 The two session routes (``POST /_wb/session``, ``POST /_wb/logout``) are answered by that
 middleware too, before Streamlit's routing, with the same path handling as the guards.
 
-``workbench review`` runs it (``streamlit run ui/server.py``: Streamlit sees ``app = st.App(...)``
+``workbench review`` runs it (``streamlit run ui/server.py``: Streamlit sees ``web.tcp_no_delay()  # see there: without it, kept-alive requests waited 40 ms each
+app = st.App(...)``
 and serves it with uvicorn). ``ui/app.py`` stays a plain Streamlit script, which is what
 ``AppTest`` runs.
 """
@@ -24,4 +25,5 @@ import streamlit as st
 
 from ui import web
 
+web.tcp_no_delay()  # see there: without it, kept-alive requests waited 40 ms each
 app = st.App(str(Path(__file__).resolve().with_name("app.py")), middleware=web.middleware())

@@ -10,8 +10,6 @@ element for.
 * **Before/after slider** (``before_after``): two versions in one frame, a divider to drag.
 * **Pin pad** (``pin_pad``): the picture to click (a point) or drag on (a box) to place a
   comment's pin; the selected comment's pins drawn on it.
-* **Card sharpness** (``card_side``): tells the server how wide a queue card is on this screen
-  (in device pixels), so the queue sends the larger cached preview only where it shows.
 
 Every script is a fixed text below. Its data are ids, numbers and same-origin media addresses
 (``ui.web.media_url``: the session cookie travels by itself, no token is ever in an address);
@@ -63,7 +61,7 @@ function labelledButton(parent, text, name, hint) {
 }
 """
 
-_LIGHTBOX_CORE_JS = _DOM_JS + r"""
+LIGHTBOX_CORE_JS = _DOM_JS + r"""
 const CSS = `
 .backdrop { position: fixed; inset: 0; z-index: 1000100; background: rgba(14, 17, 23, 0.94); display: flex;
   flex-direction: column; font: 14px/1.4 system-ui, sans-serif; color: #f0f2f6; }
@@ -294,7 +292,7 @@ function describe(button, data) {  // changes the button only where it differs (
 
 """
 
-_LIGHTBOX_JS = _LIGHTBOX_CORE_JS + r"""
+_LIGHTBOX_JS = LIGHTBOX_CORE_JS + r"""
 export default function(component) {
   const { data, parentElement } = component;
   let button = parentElement.querySelector("button");
@@ -306,81 +304,18 @@ export default function(component) {
 }
 """
 
-# One lightbox button a card, for a whole grid of cards in one element (a component each would
-# cost the browser a mount each: the queue's first paint). Each button goes under the picture
-# of the container keyed ``anchor`` (Streamlit gives it the class ``st-key-<anchor>``), styled
-# like the others; cards drawn or redrawn after this script ran are watched for.
-_LIGHTBOX_GRID_JS = _LIGHTBOX_CORE_JS + r"""
-function gridStyle() {
-  if (document.getElementById("wb-zoom-style")) return;
-  const style = make("style");
-  style.id = "wb-zoom-style";
-  // outside a component the theme's variables are not set: the page's own text colour, so the
-  // button reads in the light and the dark theme alike
-  style.textContent = `button.wb-zoom { align-self: flex-start; font: inherit; font-size: 0.85rem;
-    padding: 0.15rem 0.6rem; border-radius: 0.5rem; cursor: pointer; color: inherit; background: transparent;
-    border: 1px solid color-mix(in srgb, currentColor 30%, transparent); }
-  button.wb-zoom:hover { background: color-mix(in srgb, currentColor 8%, transparent); }
-  button.wb-zoom:focus-visible { outline: 2px solid #ff4b4b; outline-offset: 1px; }`;
-  document.head.appendChild(style);
-}
-
-export default function(component) {
-  const { data, parentElement } = component;
-  gridStyle();
-  const place = () => {
-    for (const card of data.cards) {
-      const box = document.querySelector(`.st-key-${window.CSS.escape(card.anchor)}`);
-      if (!box) continue;
-      let button = box.querySelector("button.wb-zoom");
-      if (!button) {
-        button = zoomButton();
-        button.className = "wb-zoom";
-        const picture = box.querySelector('[data-testid="stImage"]');
-        const slot = picture && picture.closest('[data-testid="stElementContainer"]');
-        if (slot) slot.after(button); else box.appendChild(button);
-      }
-      describe(button, card);
-    }
-  };
-  // Streamlit redraws cards as their elements arrive and on reruns, dropping what it did not
-  // draw itself: while this element is on the page, put back what is missing (once a frame)
-  if (parentElement.__wbWatch) parentElement.__wbWatch.disconnect();
-  let queued = false;
-  const watch = new MutationObserver(() => {
-    if (queued) return;
-    queued = true;
-    requestAnimationFrame(() => { queued = false; place(); });
-  });
-  watch.observe(document.querySelector('[data-testid="stMain"]') || document.body, { childList: true, subtree: true });
-  parentElement.__wbWatch = watch;
-  place();
-  return () => watch.disconnect();
-}
-"""
-
-
 def lightbox_button(variant_id: int, width: int | None, height: int | None, *, key: str) -> None:
     """A "Full size" button that opens the variant's stored file (full resolution, through the
     session-checked media route) in the lightbox."""
     mount = st.components.v2.component("wb_lightbox", js=_LIGHTBOX_JS, css=_LIGHTBOX_CSS)
-    mount(key=key, data=_zoom_data(variant_id, width, height), height="content")
+    mount(key=key, data=zoom_data(variant_id, width, height), height="content")
 
 
-def _zoom_data(variant_id: int, width: int | None, height: int | None) -> dict:
+def zoom_data(variant_id: int, width: int | None, height: int | None) -> dict:
     """What a "Full size" button opens: the stored file (the session-checked media route) and its size."""
     from ui.web import media_url
 
     return {"id": int(variant_id), "url": media_url(variant_id, "file"), "w": int(width or 0), "h": int(height or 0)}
-
-
-def lightbox_buttons(cards: Sequence[tuple[str, int, int | None, int | None]], *, key: str) -> None:
-    """A "Full size" button under the picture of each card of a grid, as one element: ``cards``
-    are (anchor, variant id, width, height), ``anchor`` the key of the card's
-    ``st.container``. Mount it after the grid."""
-    mount = st.components.v2.component("wb_lightbox_grid", js=_LIGHTBOX_GRID_JS)
-    mount(key=key, height="content",
-          data={"cards": [{"anchor": str(anchor), **_zoom_data(vid, w, h)} for anchor, vid, w, h in cards]})
 
 
 # -- player controls ----------------------------------------------------------------------------
@@ -878,48 +813,3 @@ def pin_pad(variant_id: int, *, pins: Sequence[tuple[int, Any]],
         "id": int(variant_id), "url": media_url(variant_id, "preview-1280"),
         "pins": [[int(label), *_four(pin.x, pin.y, pin.w, pin.h)] for label, pin in pins],
         "pending": _four(*pending) if pending is not None else None})
-
-
-# -- card sharpness -------------------------------------------------------------------------------
-
-_SCREEN_JS = r"""
-export default function(component) {
-  const { data, parentElement, setStateValue } = component;
-  const host = parentElement.host || parentElement;
-  const check = () => {
-    // a card's width in device pixels: the grid's width shared by its columns (1 rem gaps)
-    const gap = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
-    const width = host.getBoundingClientRect().width;
-    if (!width) return;
-    const card = (width - gap * (data.columns - 1)) / data.columns;
-    const side = card * (window.devicePixelRatio || 1) > data.small * 1.1 ? data.large : data.small;
-    if (side !== data.side) setStateValue("side", side);
-  };
-  check();
-  if (!window.__wbCardResize) {
-    let timer = null;
-    window.__wbCardResize = true;
-    window.addEventListener("resize", () => { clearTimeout(timer); timer = setTimeout(() => window.__wbCardCheck(), 300); });
-  }
-  window.__wbCardCheck = check;
-}
-"""
-
-CARD_SIDE_KEY = "wb_card_side"  # the preview side the queue's cards need on this browser's screen
-
-
-def card_side(columns: int, small: int, large: int) -> int:
-    """The longest side of the preview a queue card needs: ``small`` until this browser says
-    its cards are wider than that in device pixels (a wide window, a 2x display), then
-    ``large``. Remembered for the session, so the queue's later pages paint sharp at once."""
-    current = st.session_state.get(CARD_SIDE_KEY, small)
-
-    def _remember() -> None:
-        reported = (st.session_state.get("wb_card_screen") or {}).get("side")
-        if reported in (small, large):
-            st.session_state[CARD_SIDE_KEY] = reported
-
-    mount = st.components.v2.component("wb_card_screen", js=_SCREEN_JS)
-    mount(key="wb_card_screen", height="content", on_side_change=_remember,
-          data={"columns": int(columns), "side": int(current), "small": int(small), "large": int(large)})
-    return int(st.session_state.get(CARD_SIDE_KEY, small))

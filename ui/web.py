@@ -32,6 +32,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -171,16 +172,12 @@ def share_allows(token: str, variant_id: int) -> bool:
         return False
 
 
-async def may_see_variant(scope: Scope, variant_id: int) -> bool:
-    """A live login may see any variant; a live share link only the variants it names."""
-    if await live_cookie(scope):
+def may_see_variant(login: str | None, share: str | None, variant_id: int) -> bool:
+    """A live login (``login``: its session token) may see any variant; a live share link
+    (``share``: its token) only the variants it names (blocking: database reads)."""
+    if login is not None and session_is_live(login):
         return True
-    token = cookie_token(scope, sessions.SHARE_COOKIE)
-    if token is None:
-        return False
-    from anyio import to_thread
-
-    return await to_thread.run_sync(share_allows, token, variant_id)
+    return share is not None and share_allows(share, variant_id)
 
 
 def _is_https(scope: Scope) -> bool:
@@ -312,18 +309,45 @@ class Guard:
         await self.app(scope, receive, send)
 
 
+SMALL_FILE = 2 * 1024 * 1024  # previews and stills: read at once, with the check (larger: streamed)
+
+
+@dataclass(frozen=True)
+class _Found:
+    allowed: bool
+    file: Any = None  # ui.mediafiles.MediaFile, or None: no such variant or file
+    body: bytes | None = None  # a small file's bytes, read with the check
+
+
+def _find_media(login: str | None, share: str | None, variant_id: int, what: str, etag: str | None) -> _Found:
+    """The access check, the lookup and, for a small file the browser does not have yet, its
+    bytes: one trip to a worker thread (a page of 24 previews asks 24 times at once)."""
+    from ui.mediafiles import media_file
+
+    if not may_see_variant(login, share, variant_id):
+        return _Found(False)
+    found = media_file(variant_id, what)
+    if found is None or found.etag == etag:
+        return _Found(True, found)
+    try:
+        size = found.path.stat().st_size
+        body = found.path.read_bytes() if size <= SMALL_FILE else None
+    except OSError:
+        return _Found(True, None)
+    return _Found(True, found, body)
+
+
 async def serve_media(scope: Scope, receive: Receive, send: Send, path: str) -> None:
     """``GET /_wb/media/<variant id>/<what>``: the variant's file (:mod:`ui.mediafiles`) to
     whoever may see the variant, else 403. An address that is not an id and a word is 404; an
     unknown variant or name is 404 only after the access check, so a stranger learns nothing
-    about the catalog. Byte ranges (video seeking) and HEAD are
-    Starlette's ``FileResponse``; the ETag is content-addressed and ``no-cache`` makes the
-    browser ask again each time (a 304 costs nothing), so a logged-out browser's cache is never
-    used without the check."""
+    about the catalog. A small file (a preview, a still) is sent whole; a large one (a
+    full-size file, a video) is Starlette's ``FileResponse``, with byte ranges (video seeking)
+    and HEAD. The ETag is content-addressed and ``no-cache`` makes the browser ask again each
+    time (a 304 costs nothing), so a logged-out browser's cache is never used without the
+    check."""
     from anyio import to_thread
     from starlette.responses import FileResponse
-
-    from ui.mediafiles import media_file
 
     if scope.get("method") not in ("GET", "HEAD"):
         await respond(send, 405, b"Method Not Allowed", headers=((b"allow", b"GET, HEAD"),))
@@ -332,25 +356,33 @@ async def serve_media(scope: Scope, receive: Receive, send: Send, path: str) -> 
     if match is None:  # not an id and a word: no file has such a name
         await respond(send, 404, b"Not Found")
         return
+    etag = _header(scope, b"if-none-match")
     try:
-        if not await may_see_variant(scope, int(match["id"])):
-            await respond(send, 403, b"Log in to see this.")
-            return
-        found = await to_thread.run_sync(media_file, int(match["id"]), match["what"])
+        found = await to_thread.run_sync(_find_media, cookie_token(scope), cookie_token(scope, sessions.SHARE_COOKIE),
+                                         int(match["id"]), match["what"], etag)
     except Exception:  # the catalog did not answer: refuse, with the headers, and say so
         log.exception("event=media_failed path=%s", path)
         await respond(send, 503, b"The file could not be read: try again.")
         return
-    if found is None:
+    if not found.allowed:
+        await respond(send, 403, b"Log in to see this.")
+        return
+    if found.file is None:
         await respond(send, 404, b"Not Found")
         return
-    headers = {"cache-control": "private, no-cache", "etag": found.etag}
-    if (_header(scope, b"if-none-match") or "") == found.etag:
+    headers = {"cache-control": "private, no-cache", "etag": found.file.etag}
+    if etag == found.file.etag:
         await send({"type": "http.response.start", "status": 304,
                     "headers": [(k.encode(), v.encode()) for k, v in headers.items()]})
         await send({"type": "http.response.body", "body": b""})
         return
-    await FileResponse(found.path, media_type=found.mime, headers=headers)(scope, receive, send)
+    if found.body is not None and _header(scope, b"range") is None:
+        headers |= {"content-type": found.file.mime, "content-length": str(len(found.body))}
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(k.encode(), v.encode()) for k, v in headers.items()]})
+        await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else found.body})
+        return
+    await FileResponse(found.file.path, media_type=found.file.mime, headers=headers)(scope, receive, send)
 
 
 async def set_session_cookie(scope: Scope, receive: Receive, send: Send) -> None:
@@ -408,6 +440,45 @@ async def clear_session_cookie(scope: Scope, receive: Receive, send: Send) -> No
         await respond(send, 200, {"cleared": False})
         return
     await respond(send, 200, {"cleared": True}, headers=((b"set-cookie", _cookie_header("", 0, _is_https(scope))),))
+
+
+def tcp_no_delay() -> None:
+    """Send each response at once: TCP_NODELAY on every connection of this server.
+
+    Streamlit binds its listening socket itself, as ``socket.socket(family)`` (protocol 0), and
+    asyncio turns Nagle's algorithm off only for sockets whose protocol says TCP, so every
+    connection kept it on. A response written in two parts (headers, then body: every response
+    uvicorn sends) then waited for the browser's delayed acknowledgement, 40 ms, from the second
+    request on a kept-alive connection: each of the queue's 24 previews, each static file, and
+    WebSocket messages sent in a row. Here uvicorn's HTTP protocols set the option themselves
+    when a connection is made (the WebSocket it may become is the same connection)."""
+    import socket
+
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    protocols: list[type] = [H11Protocol]
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # httptools is optional
+        pass
+    else:
+        protocols.append(HttpToolsProtocol)
+    for protocol in protocols:
+        if getattr(protocol, "_wb_no_delay", False):
+            continue
+        made = protocol.connection_made
+
+        def connection_made(self: Any, transport: Any, _made: Callable = made) -> None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+                try:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                except OSError:  # not a TCP socket after all: nothing to turn off
+                    pass
+            _made(self, transport)
+
+        protocol.connection_made = connection_made
+        protocol._wb_no_delay = True
 
 
 def middleware() -> list:

@@ -17,10 +17,11 @@ import math
 
 import streamlit as st
 
-from ui import components, keys, media, panels, viewers
+from ui import cardgrid, components, keys, panels
 from ui.components import md
 from workbench import review
 from workbench.errors import WorkbenchError
+from workbench.previews import LARGE_PREVIEW_SIDE
 
 COLUMNS = 4
 PER_PAGE_CHOICES = (8, 24, 48, 96)
@@ -29,8 +30,12 @@ FILTERS = {"title": "titles", "kind": "kinds", "segment": "segments", "locale": 
 LABELS = {"format": "Placement"}
 SELECTED = "q_selected"  # set of variant ids ticked on any page
 SYNCED = "q_synced"  # the address's query this session's widgets were last set from
+GOTO = "q_goto"  # (page script, query) a card's "Open" or "Compare" asked for
 
 actor = components.require_actor()
+if GOTO in st.session_state:  # a card's link was clicked: to that page, as a page link goes
+    script, query = st.session_state.pop(GOTO)
+    st.switch_page(script, query_params=query)
 settings = components.settings()
 st.session_state.setdefault(SELECTED, set())
 st.session_state.setdefault("q_page", 1)
@@ -105,22 +110,11 @@ link_params = {k: v for k, v in view_params.items() if k != "page"}
 
 
 # 2. selection and batch actions ---------------------------------------------------------------
-def _toggle(variant_id: int) -> None:
-    if st.session_state.get(f"q_sel_{variant_id}"):
-        st.session_state[SELECTED].add(variant_id)
-    else:
-        st.session_state[SELECTED].discard(variant_id)
-
-
-def _select_page(ids: list[int], value: bool) -> None:
-    for variant_id in ids:
-        st.session_state[f"q_sel_{variant_id}"] = value
-        (st.session_state[SELECTED].add if value else st.session_state[SELECTED].discard)(variant_id)
+def _select_page(ids: list[int]) -> None:
+    st.session_state[SELECTED] |= set(ids)
 
 
 def _clear_selection() -> None:
-    for variant_id in st.session_state[SELECTED]:
-        st.session_state.pop(f"q_sel_{variant_id}", None)
     st.session_state[SELECTED] = set()
 
 
@@ -143,9 +137,7 @@ def _batch_approve(ids: tuple[int, ...]) -> None:
     except WorkbenchError as exc:
         components.flash(exc, "error")
         return
-    for variant_id in ids:  # acted on: decided or skipped
-        st.session_state[SELECTED].discard(variant_id)
-        st.session_state.pop(f"q_sel_{variant_id}", None)
+    st.session_state[SELECTED] -= set(ids)  # acted on: decided or skipped
     st.session_state.pop("q_override", None)
     n = len(outcome.decided)
     text = f"Approved {n} variant{'s' if n != 1 else ''}"
@@ -163,7 +155,7 @@ visible = tuple(i for i in page_ids if i in selected)  # what a batch acts on
 flagged = [row.id for row in result.items if row.id in selected and row.qa_flags and row.status == "pending"]
 hidden = len(selected) - len(visible)
 bar = st.columns([2, 2, 4, 3, 3])
-bar[0].button("Select page", key="q_select_page", on_click=_select_page, args=(page_ids, True), disabled=not page_ids)
+bar[0].button("Select page", key="q_select_page", on_click=_select_page, args=(page_ids,), disabled=not page_ids)
 bar[1].button("Clear selection", key="q_clear", on_click=_clear_selection, disabled=not selected)
 if components.can(actor, "batch_approve"):
     override = (st.session_state.get("q_override") or "").strip()
@@ -211,34 +203,34 @@ try:
     threads = comments.counts(page_ids, settings=settings)
 except WorkbenchError:
     pass
-card_side = media.card_side(COLUMNS)  # the small preview, or the sharper one where cards are wide on this screen
-zoomable = []  # (card key, id, width, height) of the stills shown: "Full size" opens the file in the lightbox
-for start in range(0, len(result.items), COLUMNS):
-    cells = st.columns(COLUMNS)
-    for cell, row in zip(cells, result.items[start:start + COLUMNS]):
-        card = f"q_card_{row.id}"  # the container's key: the lightbox buttons find the card by it
-        with cell.container(border=True, key=card):
-            if media.preview(row, side=card_side) and not row.is_video:
-                zoomable.append((card, row.id, row.width, row.height))
-            st.markdown(f"{components.status_badge(row.status)} {components.variant_label(row)}")
-            extra = ""
-            if row.qa_flags:
-                extra += " · " + " ".join(f":orange-badge[{md(f)}]" for f in row.qa_flags)
-            if threads.get(row.id):
-                extra += f" · :material/chat: {threads[row.id]} open"
-            why = review.explain(row)  # from the recipe: no file is read
-            if why.model_share is not None:
-                extra += f" · model-made: {md(panels.model_share_text(why))}"
-            st.caption(f"{md(row.title_name)} · {md(row.kind)} · score {row.score or 0:.3f}{extra}")
-            key = f"q_sel_{row.id}"
-            if key not in st.session_state:
-                st.session_state[key] = row.id in selected
-            st.checkbox(f"Select #{row.id}", key=key, on_change=_toggle, args=(row.id,))
-            links = st.columns(2)
-            links[0].page_link("views/variant.py", label="Open", query_params={**link_params, "id": str(row.id)})
-            links[1].page_link("views/compare.py", label="Compare", query_params={"id": str(row.id)})
-if zoomable:
-    viewers.lightbox_buttons(zoomable, key="q_zoom")  # one element for the page's buttons: a faster first paint
+
+
+def _card(row) -> cardgrid.Card:
+    why = review.explain(row)  # from the recipe: no file is read
+    return cardgrid.Card(
+        id=row.id, status=row.status, name=components.variant_name(row),
+        about=f"{row.title_name} · {row.kind} · score {row.score or 0:.3f}",
+        open_query={**link_params, "id": str(row.id)}, is_video=row.is_video,
+        placement=components.slot_format(row.format), width=row.width, height=row.height,
+        flags=tuple(row.qa_flags or ()), open_threads=int(threads.get(row.id) or 0),
+        model_share=panels.model_share_text(why) if why.model_share is not None else None)
+
+
+def _ticks(value) -> None:
+    st.session_state[SELECTED] = cardgrid.apply_ticks(st.session_state[SELECTED], value)
+
+
+def _open(value) -> None:
+    target = cardgrid.opened(value)
+    if target is not None:
+        page, variant_id = target
+        query = {**link_params, "id": str(variant_id)} if page == cardgrid.PAGES["variant"] else {"id": str(variant_id)}
+        st.session_state[GOTO] = (page, query)
+
+
+# one element for the page's cards: the browser draws them at once (a faster first paint)
+cardgrid.card_grid([_card(row) for row in result.items], selected=selected, columns=COLUMNS,
+                   sides=(settings.preview_side, LARGE_PREVIEW_SIDE), key="q_grid", on_ticks=_ticks, on_open=_open)
 
 
 # 4. paging ------------------------------------------------------------------------------------
