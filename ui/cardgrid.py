@@ -4,13 +4,12 @@ still, the "Full size" lightbox.
 
 One ``st.components.v2`` element draws the whole page of cards. Drawn with Streamlit's own
 elements, a page of 24 cards was some 300 elements (a bordered container, an image, two texts, a
-tick and two links a card, in rows of columns): the browser received them one by one and drew
-each, and the previews were asked for only as their images were drawn, so the queue's first
-paint took about 0.4 s longer than the script itself. Here the data of every card arrives at
-once, the cards are drawn in one go, and each preview is asked for at once from the
-session-checked media route (``/_wb/media/<id>/preview-<side>``), in the size the card needs on
-this screen (the small cached preview, or the larger one where a card is wider than it in device
-pixels: a wide window, a 2x display).
+tick and two links a card, in rows of columns): 325 WebSocket messages, which the browser drew
+one by one, asking for each preview only as its image was drawn. Here the data of every card
+arrives at once (54 messages for the page), the cards are drawn in one go, and each preview is
+asked for at once from the session-checked media route (``/_wb/media/<id>/preview-<side>``), in
+the size the card needs on this screen (the small cached preview, or the larger one where a card
+is wider than it in device pixels: a wide window, a 2x display). docs/review.md has the figures.
 
 The grid is drawn in the page itself (not in a shadow root): the keyboard shortcuts
 (:mod:`ui.keys`) and assistive technology find its ticks and links like any other control. What
