@@ -18,7 +18,6 @@ import math
 import streamlit as st
 
 from ui import cardgrid, components, keys, panels
-from ui.components import md
 from workbench import review
 from workbench.errors import WorkbenchError
 from workbench.previews import LARGE_PREVIEW_SIDE
