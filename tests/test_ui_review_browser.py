@@ -8,7 +8,8 @@ server `workbench review` starts (tests/ui_support.py):
   picture and replies to; a timecoded comment on a video with its seek link;
 - a share link made from a selection: the outside reviewer sees exactly its variants, comments,
   and loses access when it is revoked; the token leaves the address; a hidden selection is
-  never decided.
+  never decided;
+- ticks clicked faster than the page's runs all count.
 """
 
 from __future__ import annotations
@@ -289,4 +290,33 @@ def test_a_share_link_shows_its_variants_until_revoked_and_a_hidden_selection_is
     assert not [u for u in seen[1:] if token in u], "the token stayed in the address"
     assert not errors and not guest_errors, errors + guest_errors
     guest_ctx.close()
+    context.close()
+
+
+def test_quick_ticks_are_all_kept(server, browser):  # noqa: F811
+    """Ticks clicked faster than the page's runs (each tick starts one, and a run drawn while
+    later ticks wait must not undo them on the page): every tick counts, and so does an untick."""
+    ids = sorted(statuses(), reverse=True)[:7]  # the first cards, newest first
+    context, page, errors = new_page(browser)
+    log_in(page, server.url, "cara")
+    page.locator("label.wb-tick").first.wait_for(timeout=WAIT_MS)
+    settle(page)
+    # clicked 40 ms apart, in the page (a click through Playwright waits for the page to settle)
+    page.evaluate("""async (ids) => {
+      for (const id of ids) {
+        const box = document.querySelector(`.wb-card[data-id="${id}"] label.wb-tick`);
+        box.click();
+        await new Promise((done) => setTimeout(done, 40));
+      }
+    }""", [*ids[:6], ids[2]])  # the last: changed its mind
+    page.get_by_role("button", name="Approve 5 selected on this page").wait_for(timeout=WAIT_MS)
+    settle(page)
+    ticked = page.evaluate("() => Array.from(document.querySelectorAll('.wb-card input[type=checkbox]'))"
+                           ".filter(b => b.checked).map(b => Number(b.closest('.wb-card').dataset.id))")
+    assert sorted(ticked) == sorted(set(ids[:6]) - {ids[2]})
+    page.get_by_role("button", name="Clear selection").click()
+    page.get_by_role("button", name="Approve 0 selected on this page").wait_for(timeout=WAIT_MS)
+    page.locator("label.wb-tick").filter(has_text=re.compile(rf"^Select #{ids[0]}$")).click()  # the same tick again
+    page.get_by_role("button", name="Approve 1 selected on this page").wait_for(timeout=WAIT_MS)
+    assert not errors, errors
     context.close()

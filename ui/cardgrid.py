@@ -16,8 +16,11 @@ The grid is drawn in the page itself (not in a shadow root): the keyboard shortc
 it sends back:
 
 * ``ticks``: the ids shown and the ids ticked among them, after each tick (the whole page each
-  time, so a quick second tick never loses the first), with a sequence number (so ticking again
-  what a "Clear selection" cleared is a change);
+  time, so a quick second tick never loses the first), with a sequence number (rising, from the
+  clock: ticking again what a "Clear selection" cleared is a change, after a reload too). The
+  grid is drawn again with the number of the last report applied, and keeps its own ticks while
+  a later one is on its way: a run drawn between quick ticks would otherwise untick the later
+  ones on the page;
 * ``open``: a plain click on "Open" or "Compare" (``{"page": "variant"|"compare", "id": n}``):
   the page is switched on the server, as a Streamlit page link does, without loading the app
   again. The links are real addresses, so a middle click or "open in a new tab" works too.
@@ -118,10 +121,19 @@ def card_grid(cards: Sequence[Card], *, selected: Iterable[int], columns: int, s
     small, large = sides
     ticked = set(selected)
     mount = st.components.v2.component("wb_card_grid", js=_GRID_JS, isolate_styles=False)
-    mount(key=key, height="content",
-          on_ticks_change=lambda: on_ticks((st.session_state.get(key) or {}).get("ticks")),
+    applied = f"{key}_applied"  # the sequence number of the last ticks report applied
+
+    def ticks_changed() -> None:
+        value = (st.session_state.get(key) or {}).get("ticks")
+        on_ticks(value)
+        seq = value.get("seq") if isinstance(value, dict) else None
+        if isinstance(seq, int) and not isinstance(seq, bool):
+            st.session_state[applied] = seq
+
+    mount(key=key, height="content", on_ticks_change=ticks_changed,
           on_open_change=lambda: on_open((st.session_state.get(key) or {}).get("open")),
           data={"columns": int(columns), "small": int(small), "large": int(large),
+                "applied": int(st.session_state.get(applied, 0)),
                 "selected": [int(c.id) for c in cards if c.id in ticked],
                 "cards": [_data(c, small, large) for c in cards]})
 
@@ -160,6 +172,8 @@ const GRID_CSS = `
   border: 1px solid color-mix(in srgb, currentColor 30%, transparent); }
 .wb-card button.wb-zoom:hover { background: color-mix(in srgb, currentColor 8%, transparent); }
 `;
+
+const TICK_WAIT_MS = 5000;  // how long sent ticks are taken to be on their way to the server
 
 function gridStyle() {
   if (document.getElementById("wb-grid-style")) return;
@@ -244,12 +258,15 @@ export default function(component) {
     grid = make("div", "wb-grid");
     grid.setAttribute("role", "list");
     grid.__wbSeq = 0;
+    grid.__wbSentAt = -Infinity;
     parentElement.appendChild(grid);
   }
   grid.style.setProperty("--wb-columns", String(data.columns));
   grid.__wbSendTicks = () => {
     const boxes = Array.from(grid.querySelectorAll(":scope > .wb-card"));
-    grid.__wbSeq += 1;
+    // rising, and new across page loads too (the server keeps the last value it saw)
+    grid.__wbSeq = Math.max(Date.now(), grid.__wbSeq + 1);
+    grid.__wbSentAt = performance.now();
     setStateValue("ticks", {
       shown: boxes.map((b) => Number(b.dataset.id)),
       ticked: boxes.filter((b) => b.__wbTick.checked).map((b) => Number(b.dataset.id)),
@@ -271,8 +288,12 @@ export default function(component) {
     grid.__wbDrawn = drawn;
     if (focused) grid.querySelector(`.wb-card[data-id="${focused}"] input`)?.focus();
   }
+  // the ticks as the server has them, unless this page sent ticks the server has not applied
+  // yet: a run drawn while later ticks wait would untick them here (and the next tick would
+  // then report them unticked)
+  const waiting = grid.__wbSeq > (data.applied || 0) && performance.now() - grid.__wbSentAt < TICK_WAIT_MS;
   const chosen = new Set(data.selected);
-  for (const box of grid.querySelectorAll(":scope > .wb-card")) {
+  for (const box of waiting ? [] : grid.querySelectorAll(":scope > .wb-card")) {
     const want = chosen.has(Number(box.dataset.id));
     if (box.__wbTick.checked !== want) box.__wbTick.checked = want;
   }
