@@ -266,30 +266,14 @@ def _search_clause(text: str) -> sa.ColumnElement[bool]:
     return sa.and_(*clauses) if clauses else sa.true()
 
 
-def _sort_keys(sort: str) -> list[tuple[sa.ColumnElement[Any], bool]]:
-    """The queue's order for ``sort``: (expression, descending) pairs, none of them ever NULL,
-    the last one the id (so the order is total)."""
+def _order(sort: str) -> list[Any]:
     if sort not in SORTS:
         raise InvalidInput(f"unknown sort {sort!r}; sorts: {', '.join(SORTS)}")
     if sort == "score":
-        return [(sa.func.coalesce(Variant.score, -1e308), True), (Variant.id, True)]
+        return [sa.func.coalesce(Variant.score, -1e308).desc(), Variant.id.desc()]
     if sort == "flags":
-        return [(sa.case((_has_flags(), 0), else_=1), False), (Variant.id, True)]
-    return [(Variant.id, True)]
-
-
-def _order(sort: str) -> list[Any]:
-    return [key.desc() if descending else key.asc() for key, descending in _sort_keys(sort)]
-
-
-def _beyond(keys: list[tuple[sa.ColumnElement[Any], bool]], values: Sequence[Any], *,
-            before: bool = False) -> sa.ColumnElement[bool]:
-    """Rows after (or ``before``) the one whose sort keys are ``values``, in the order of ``keys``."""
-    ways = []
-    for n, (key, descending) in enumerate(keys):
-        later = key < values[n] if descending != before else key > values[n]
-        ways.append(sa.and_(*(k == v for (k, _), v in zip(keys[:n], values[:n])), later))
-    return sa.or_(*ways)
+        return [sa.case((_has_flags(), 0), else_=1), Variant.id.desc()]
+    return [Variant.id.desc()]
 
 
 def query_variants(filters: VariantFilter | None = None, page: int = 1, per_page: int = 48, *,
@@ -347,17 +331,17 @@ def neighbours(filters: VariantFilter | None, current: int, *, sort: str = "newe
     would be four sorts: they are read in one scan of the matches, in order."""
     settings = settings or get_settings()
     filters = filters or VariantFilter()
-    keys = _sort_keys(sort)
+    order = _order(sort)
     check_id(current, "variant id")
     wanted = filters.status
     unfiltered = VariantFilter(**{**vars(filters), "status": None})
     with open_catalog(settings).session() as session:
         matches = _filter_clauses(session, unfiltered)
         if sort == "newest":
-            return _neighbours_by_seek(session, matches, keys, current, wanted)
+            return _neighbours_by_seek(session, matches, current, wanted)
         rows = session.execute(
             sa.select(Variant.id, Variant.review_status).join(Title, Title.id == Variant.title_id)
-            .where(sa.or_(sa.and_(sa.true(), *matches), Variant.id == current)).order_by(*_order(sort))
+            .where(sa.or_(sa.and_(sa.true(), *matches), Variant.id == current)).order_by(*order)
             .limit(NEIGHBOURS_MAX)
         ).all()
     ids = [r[0] for r in rows]
@@ -374,23 +358,21 @@ def neighbours(filters: VariantFilter | None, current: int, *, sort: str = "newe
     return previous, following, pending
 
 
-def _neighbours_by_seek(session: Session, matches: list[sa.ColumnElement[bool]],
-                        keys: list[tuple[sa.ColumnElement[Any], bool]], current: int,
+def _neighbours_by_seek(session: Session, matches: list[sa.ColumnElement[bool]], current: int,
                         wanted: str | None) -> tuple[int | None, int | None, int | None]:
+    """:func:`neighbours` in the newest-first order: the nearest shown ids above and below."""
+    if session.scalar(sa.select(Variant.id).where(Variant.id == current)) is None:
+        return None, None, None
     shown = list(matches)
     if wanted not in (None, ""):
         shown.append(Variant.review_status == wanted)
-    here = session.execute(sa.select(*(key for key, _ in keys)).where(Variant.id == current)).first()
-    if here is None:
-        return None, None, None
-    after, before = _beyond(keys, here), _beyond(keys, here, before=True)
 
-    def first(*where: sa.ColumnElement[bool], reverse: bool = False) -> int | None:
-        order = [key.desc() if descending != reverse else key.asc() for key, descending in keys]
+    def first(*where: sa.ColumnElement[bool], order: Any = Variant.id.desc()) -> int | None:
         return session.scalar(sa.select(Variant.id).join(Title, Title.id == Variant.title_id)
-                              .where(*shown, *where).order_by(*order).limit(1))
+                              .where(*shown, *where).order_by(order).limit(1))
 
-    previous, following = first(before, reverse=True), first(after)
+    after, before = Variant.id < current, Variant.id > current  # newest first: later rows have smaller ids
+    previous, following = first(before, order=Variant.id.asc()), first(after)
     pending = None
     if wanted in (None, "", "pending"):  # the first pending one after it, else from the start
         is_pending = Variant.review_status == "pending"
