@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ui.cardgrid import PAGES, apply_ticks, opened
+from workbench.ids import MAX_ID
 
 
 def test_ticks_set_the_cards_shown_and_keep_the_selection_elsewhere():
@@ -23,9 +24,10 @@ def test_a_malformed_tick_report_changes_nothing(value):
     assert apply_ticks({1, 9}, value) == {1, 9}
 
 
-def test_only_ids_shown_can_be_ticked_and_only_ints_are_ids():
-    report = {"shown": [1, 2, True, "3", 4.0, None, 2**70], "ticked": [1, 99, True, "3", 4.0, 2**70]}
-    assert apply_ticks(set(), report) == {1, 2**70}  # 99 was not shown; True, "3", 4.0 are not ids
+def test_only_ids_shown_can_be_ticked_and_only_ids_count():
+    report = {"shown": [1, 2, MAX_ID, True, "3", 4.0, None, 0, -5, MAX_ID + 1, 2**70],
+              "ticked": [1, 99, MAX_ID, True, "3", 4.0, 0, -5, MAX_ID + 1, 2**70]}
+    assert apply_ticks(set(), report) == {1, MAX_ID}  # 99 was not shown; the rest are not ids
 
 
 def test_open_names_a_known_page_and_a_variant_id():
@@ -37,6 +39,7 @@ def test_open_names_a_known_page_and_a_variant_id():
     None, "variant", {"page": "users", "id": 1}, {"page": "../views/users.py", "id": 1}, {"page": "variant"},
     {"page": "variant", "id": "12"}, {"page": "variant", "id": True}, {"page": "variant", "id": 0},
     {"page": "variant", "id": -4}, {"page": "variant", "id": 1.5}, {"page": ["variant"], "id": 1},
+    {"page": "variant", "id": MAX_ID + 1}, {"page": "compare", "id": 2**200},
 ])
 def test_open_refuses_anything_else(value):
     assert opened(value) is None

@@ -39,6 +39,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from ui import viewers
+from workbench.ids import is_id
 
 PAGES = {"variant": "views/variant.py", "compare": "views/compare.py"}  # what "open" may name
 
@@ -70,8 +71,8 @@ def apply_ticks(selected: set[int], value: Any) -> set[int]:
     shown, ticked = value.get("shown"), value.get("ticked")
     if not isinstance(shown, list) or not isinstance(ticked, list):
         return set(selected)
-    shown_ids = {i for i in shown if isinstance(i, int) and not isinstance(i, bool)}
-    ticked_ids = {i for i in ticked if isinstance(i, int) and not isinstance(i, bool)} & shown_ids
+    shown_ids = {i for i in shown if is_id(i)}
+    ticked_ids = {i for i in ticked if is_id(i)} & shown_ids
     return (set(selected) - shown_ids) | ticked_ids
 
 
@@ -80,7 +81,7 @@ def opened(value: Any) -> tuple[str, int] | None:
     if not isinstance(value, dict):
         return None
     page, variant_id = value.get("page"), value.get("id")
-    if not isinstance(page, str) or page not in PAGES or not isinstance(variant_id, int) or isinstance(variant_id, bool) or variant_id < 1:
+    if not isinstance(page, str) or page not in PAGES or not is_id(variant_id):
         return None
     return PAGES[page], variant_id
 
@@ -113,11 +114,12 @@ def _data(card: Card, small: int, large: int) -> dict[str, Any]:
 
 
 def card_grid(cards: Sequence[Card], *, selected: Iterable[int], columns: int, sides: tuple[int, int], key: str,
-              on_ticks: Callable[[Any], None], on_open: Callable[[Any], None]) -> None:
+              on_ticks: Callable[[Any], None], on_open: Callable[[str, int], None]) -> None:
     """Draw ``cards`` in ``columns`` columns, ticked where their id is in ``selected``; previews
     of longest side ``sides[0]``, or ``sides[1]`` where a card is wider than that on the screen.
-    ``on_ticks`` and ``on_open`` are called (as callbacks, before the next run) with the
-    reported value: see :func:`apply_ticks` and :func:`opened`."""
+    As callbacks, before the next run: ``on_ticks`` gets the reported ticks (for
+    :func:`apply_ticks`), ``on_open`` the page script and variant id a link click names (a
+    report that names neither is dropped)."""
     small, large = sides
     ticked = set(selected)
     mount = st.components.v2.component("wb_card_grid", js=_GRID_JS, isolate_styles=False)
@@ -130,8 +132,13 @@ def card_grid(cards: Sequence[Card], *, selected: Iterable[int], columns: int, s
         if isinstance(seq, int) and not isinstance(seq, bool):
             st.session_state[applied] = seq
 
+    def open_clicked() -> None:
+        target = opened((st.session_state.get(key) or {}).get("open"))
+        if target is not None:
+            on_open(*target)
+
     mount(key=key, height="content", on_ticks_change=ticks_changed,
-          on_open_change=lambda: on_open((st.session_state.get(key) or {}).get("open")),
+          on_open_change=open_clicked,
           data={"columns": int(columns), "small": int(small), "large": int(large),
                 "applied": int(st.session_state.get(applied, 0)),
                 "selected": [int(c.id) for c in cards if c.id in ticked],

@@ -41,8 +41,13 @@ def parse_id(text: Any, what: str = "id") -> int:
     return int(text)
 
 
+def is_id(value: Any) -> bool:
+    """Whether ``value`` is an id: an int (not a bool) from 1 to :data:`MAX_ID`."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
 def check_id(value: Any, what: str = "id") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+    if not is_id(value):
         raise InvalidInput(f"{what} {shown(value)} is out of range: ids are whole numbers from 1 to {MAX_ID}")
     return value
 

@@ -219,12 +219,9 @@ def _ticks(value) -> None:
     st.session_state[SELECTED] = cardgrid.apply_ticks(st.session_state[SELECTED], value)
 
 
-def _open(value) -> None:
-    target = cardgrid.opened(value)
-    if target is not None:
-        page, variant_id = target
-        query = {**link_params, "id": str(variant_id)} if page == cardgrid.PAGES["variant"] else {"id": str(variant_id)}
-        st.session_state[GOTO] = (page, query)
+def _open(page: str, variant_id: int) -> None:
+    query = {**link_params, "id": str(variant_id)} if page == cardgrid.PAGES["variant"] else {"id": str(variant_id)}
+    st.session_state[GOTO] = (page, query)
 
 
 # one element for the page's cards: the browser draws them at once (a faster first paint)
