@@ -235,12 +235,17 @@ def go(page, title: str) -> None:
 # the grid's script sends after a click, as the browser would, so its callbacks run for real.
 
 
-def grid_cards(at, key: str = "q_grid") -> list[dict]:
-    """The cards the queue's grid shows: the data it was drawn with."""
+def grid_data(at, key: str = "q_grid") -> dict:
+    """The data the queue's grid was drawn with ({} where there is no grid)."""
     import json
 
     grids = [g for g in at.get("bidi_component") if g.key == key]
-    return json.loads(grids[0].proto.json)["cards"] if grids else []
+    return json.loads(grids[0].proto.json) if grids else {}
+
+
+def grid_cards(at, key: str = "q_grid") -> list[dict]:
+    """The cards the queue's grid shows."""
+    return grid_data(at, key).get("cards", [])
 
 
 def grid_ids(at, key: str = "q_grid") -> list[int]:
@@ -248,10 +253,7 @@ def grid_ids(at, key: str = "q_grid") -> list[int]:
 
 
 def grid_selected(at, key: str = "q_grid") -> list[int]:
-    import json
-
-    [grid] = [g for g in at.get("bidi_component") if g.key == key]
-    return json.loads(grid.proto.json)["selected"]
+    return grid_data(at, key)["selected"]
 
 
 _sequence = iter(range(1, 1 << 30))

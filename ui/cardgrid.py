@@ -93,12 +93,13 @@ def _href(route: str, query: dict[str, str]) -> str:
 
 
 def _data(card: Card, small: int, large: int) -> dict[str, Any]:
+    from ui.components import status_colour, status_text
     from ui.web import media_url
 
     return {
         "id": int(card.id),
-        "status": card.status,
-        "statusText": card.status.replace("_", " "),
+        "statusText": status_text(card.status),
+        "tone": status_colour(card.status),  # the badge's colour: the same as Streamlit's badges
         "name": card.name,
         "about": card.about,
         "flags": list(card.flags),
@@ -161,11 +162,11 @@ const GRID_CSS = `
 .wb-card .wb-name { overflow-wrap: anywhere; }
 .wb-card .wb-badge { display: inline-block; margin-right: 0.4rem; padding: 0 0.4rem; border-radius: 0.25rem;
   font-size: 0.875rem; font-weight: 600; }
-.wb-card .wb-badge.pending, .wb-card .wb-badge.flag { color: #e8860c; background: rgba(255, 164, 33, 0.16); }
-.wb-card .wb-badge.approved { color: #21a35a; background: rgba(33, 195, 84, 0.16); }
-.wb-card .wb-badge.rejected { color: #e5484d; background: rgba(255, 75, 75, 0.16); }
-.wb-card .wb-badge.changes_requested { color: #9a6bff; background: rgba(128, 61, 245, 0.16); }
-.wb-card .wb-badge.other { background: color-mix(in srgb, currentColor 10%, transparent); }
+.wb-card .wb-badge.orange { color: #e8860c; background: rgba(255, 164, 33, 0.16); }
+.wb-card .wb-badge.green { color: #21a35a; background: rgba(33, 195, 84, 0.16); }
+.wb-card .wb-badge.red { color: #e5484d; background: rgba(255, 75, 75, 0.16); }
+.wb-card .wb-badge.violet { color: #9a6bff; background: rgba(128, 61, 245, 0.16); }
+.wb-card .wb-badge.gray { background: color-mix(in srgb, currentColor 10%, transparent); }
 .wb-card .wb-badge.flag { font-weight: 400; margin: 0 0.25rem 0 0; }
 .wb-card label.wb-tick { display: flex; align-items: center; gap: 0.5rem; cursor: pointer; width: fit-content; }
 .wb-card label.wb-tick input { width: 1rem; height: 1rem; margin: 0; accent-color: #ff4b4b; cursor: pointer; }
@@ -219,13 +220,13 @@ function buildCard(card, grid) {
     box.appendChild(zoom);
   }
   const name = make("div", "wb-name");
-  const badge = make("span", `wb-badge ${["pending", "approved", "rejected", "changes_requested"].includes(card.status) ? card.status : "other"}`, card.statusText);
+  const badge = make("span", `wb-badge ${card.tone}`, card.statusText);
   name.append(badge, document.createTextNode(card.name));
   box.appendChild(name);
   const note = make("div", "wb-note", card.about);
   for (const flag of card.flags) {
     note.append(" \u00b7 ");
-    note.appendChild(make("span", "wb-badge flag", flag));
+    note.appendChild(make("span", "wb-badge orange flag", flag));
   }
   if (card.threads) note.append(` \u00b7 \ud83d\udcac ${card.threads} open`);
   if (card.model) note.append(` \u00b7 model-made: ${card.model}`);

@@ -302,10 +302,17 @@ def variant_label(row: Any) -> str:
 STATUS_COLOURS = {"pending": "orange", "approved": "green", "rejected": "red", "changes_requested": "violet"}
 
 
+def status_text(status: str) -> str:
+    return status.replace("_", " ")
+
+
+def status_colour(status: str) -> str:
+    return STATUS_COLOURS.get(status, "gray")
+
+
 def status_badge(status: str) -> str:
     """A coloured status word; the status is one of the catalog's fixed values, escaped anyway."""
-    colour = STATUS_COLOURS.get(status, "gray")
-    return f":{colour}-badge[{md(status.replace('_', ' '))}]"
+    return f":{status_colour(status)}-badge[{md(status_text(status))}]"
 
 
 # -- filters and ids from people ----------------------------------------------------------------
