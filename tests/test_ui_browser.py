@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from tests.ui_support import (
     WAIT_MS,
+    choose,
     chromium_browser,
     go,
     log_in,
@@ -102,8 +103,7 @@ def test_review_and_export_in_a_real_browser(server, browser, tmp_path):
     settle(page)
     page.get_by_text("Why this frame").first.wait_for(timeout=WAIT_MS)
     assert page.get_by_text(f"#{to_approve} ·").count() >= 1  # the approved variant's own group
-    page.get_by_test_id("stSelectbox").filter(has_text="Placement").click()  # widen: every placement
-    page.get_by_role("option", name="All", exact=True).click()
+    choose(page, "Placement", "All")  # widen: every placement
     page.get_by_text("3 slots").wait_for(timeout=WAIT_MS)
     settle(page)
     page.wait_for_function("() => Array.from(document.querySelectorAll('[data-testid=\"stImage\"] img'))"

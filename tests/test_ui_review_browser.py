@@ -20,7 +20,7 @@ import time
 import sqlalchemy as sa
 
 from tests.test_ui_browser import browser, statuses  # noqa: F401 (the browser fixture)
-from tests.ui_support import WAIT_MS, go, log_in, main_area, settle
+from tests.ui_support import WAIT_MS, choose, go, log_in, main_area, settle
 
 UNNAMED = re.compile(r"^\s*- (button|checkbox)(\s*\[[^\]]*\])*\s*:?\s*$")
 
@@ -244,8 +244,7 @@ def test_a_share_link_shows_its_variants_until_revoked_and_a_hidden_selection_is
     token = link.split("t=", 1)[1]
 
     # the hidden selection: under another filter the two are not counted and not decided
-    page.get_by_test_id("stSelectbox").filter(has_text="Segment").click()  # in the same session
-    page.get_by_role("option", name="romance", exact=True).click()
+    choose(page, "Segment", "romance")  # in the same session
     settle(page)
     page.wait_for_function("() => location.search.includes('segment=romance')", timeout=WAIT_MS)  # the address follows
     page.get_by_text("2 more selected on other pages or filters: not included").wait_for(timeout=WAIT_MS)

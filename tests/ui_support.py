@@ -193,6 +193,22 @@ def settle(page) -> None:
     )
 
 
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the Streamlit selectbox labelled ``label``, as a person does: click it,
+    then the option. A click that only focused the box (its list did not open: seen about once
+    in five runs right after a form submit redrew the page) is clicked again."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(3):
+        box.click()
+        try:
+            choice.wait_for(timeout=3000)
+            break
+        except Exception:  # noqa: BLE001 (the list did not open: click the box again)
+            page.keyboard.press("Escape")
+    choice.click()
+
+
 def main_area(page):
     return page.get_by_test_id("stMain")
 
